@@ -1,0 +1,3 @@
+#include <benchmark/benchmark.h>
+#include "kernelbench.h"
+BENCHMARK_MAIN();

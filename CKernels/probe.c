@@ -1,0 +1,67 @@
+/* FMA peak probe: enough independent accumulator chains to cover the FMA
+ * latency on every port, so the loop runs at the machine's FMA throughput. */
+#include "kernelbench.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static double kb_fma_probe_avx2(int64_t iterations,
+                                                                  float *sink) {
+    __m256 acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i * 1e-3f);
+    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iterations; it++) {
+        for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+        __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]),
+                         "+x"(acc[4]), "+x"(acc[5]), "+x"(acc[6]), "+x"(acc[7]),
+                         "+x"(acc[8]), "+x"(acc[9]), "+x"(acc[10]), "+x"(acc[11]));
+    }
+    __m256 s = acc[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, acc[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    *sink = out[0];
+    return (double)iterations * 12.0 * 8.0 * 2.0;
+}
+#endif
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+static double kb_fma_probe_neon(int64_t iterations, float *sink) {
+    float32x4_t acc[16];
+    for (int i = 0; i < 16; i++) acc[i] = vdupq_n_f32((float)i * 1e-3f);
+    const float32x4_t x = vdupq_n_f32(0.999999f), y = vdupq_n_f32(1e-7f);
+    for (int64_t it = 0; it < iterations; it++) {
+        for (int i = 0; i < 16; i++) acc[i] = vfmaq_f32(y, acc[i], x);
+        __asm__ volatile("" : "+w"(acc[0]), "+w"(acc[1]), "+w"(acc[2]), "+w"(acc[3]),
+                         "+w"(acc[4]), "+w"(acc[5]), "+w"(acc[6]), "+w"(acc[7]));
+        __asm__ volatile("" : "+w"(acc[8]), "+w"(acc[9]), "+w"(acc[10]), "+w"(acc[11]),
+                         "+w"(acc[12]), "+w"(acc[13]), "+w"(acc[14]), "+w"(acc[15]));
+    }
+    float32x4_t s = acc[0];
+    for (int i = 1; i < 16; i++) s = vaddq_f32(s, acc[i]);
+    *sink = vgetq_lane_f32(s, 0);
+    return (double)iterations * 16.0 * 4.0 * 2.0;
+}
+#endif
+
+static double kb_fma_probe_scalar(int64_t iterations, float *sink) {
+    float acc[8];
+    for (int i = 0; i < 8; i++) acc[i] = (float)i * 1e-3f;
+    for (int64_t it = 0; it < iterations; it++)
+        for (int i = 0; i < 8; i++) acc[i] = acc[i] * 0.999999f + 1e-7f;
+    float s = 0;
+    for (int i = 0; i < 8; i++) s += acc[i];
+    *sink = s;
+    return (double)iterations * 8.0 * 2.0;
+}
+
+double kb_fma_probe(int64_t iterations, float *sink) {
+    int isa = kb_dispatch_isa();
+#if defined(__x86_64__)
+    if (isa == KB_ISA_AVX2_FMA) return kb_fma_probe_avx2(iterations, sink);
+#endif
+#if defined(__aarch64__)
+    if (isa == KB_ISA_NEON) return kb_fma_probe_neon(iterations, sink);
+#endif
+    return kb_fma_probe_scalar(iterations, sink);
+}

@@ -1,0 +1,2 @@
+import BlockSparse
+print(kbKernelCount())

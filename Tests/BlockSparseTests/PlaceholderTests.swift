@@ -1,0 +1,3 @@
+import Testing
+@testable import BlockSparse
+@Test func registryNotEmpty() { #expect(kbKernelCount() > 0) }
