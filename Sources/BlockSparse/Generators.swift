@@ -1,0 +1,157 @@
+import Foundation
+
+/// How stored blocks are spread over the block grid.
+public enum BlockDistribution: String, CaseIterable, Sendable, Codable {
+    /// Every block equally likely: exactly `round((1 - s) * blocks)` are kept.
+    case uniform
+    /// Block-row occupancy follows a power law (weights `(rank + 1)^-1.5`
+    /// over a random permutation of the block rows), so a few rows are heavy
+    /// and many are nearly empty; columns within a row are uniform.
+    case powerlaw
+    /// Blocks nearest the (scaled) diagonal of each block row.
+    case banded
+}
+
+/// A request for a seeded block-sparse matrix.
+public struct GeneratorSpec: Hashable, Sendable, Codable {
+    public var rows: Int
+    public var cols: Int
+    public var block: BlockShape
+    /// Target fraction of the block grid that is empty, in [0, 1].
+    public var sparsity: Double
+    public var distribution: BlockDistribution
+    public var seed: UInt64
+
+    public init(rows: Int, cols: Int, block: BlockShape, sparsity: Double,
+                distribution: BlockDistribution = .uniform, seed: UInt64 = 42) {
+        self.rows = rows
+        self.cols = cols
+        self.block = block
+        self.sparsity = sparsity
+        self.distribution = distribution
+        self.seed = seed
+    }
+}
+
+extension BSRMatrix {
+    /// A seeded random block-sparse matrix: the same spec gives the same
+    /// matrix on every machine. Values are uniform in ±[1/64, 1), never zero;
+    /// edge-block padding is zero. Check ``blockSparsity`` for what was
+    /// achieved (powerlaw rows saturate, so it can differ slightly).
+    /// - Throws: ``MatrixError`` for bad dimensions or a sparsity outside [0, 1].
+    public static func random(_ spec: GeneratorSpec) throws -> BSRMatrix {
+        try checkIndexRange("rows", spec.rows)
+        try checkIndexRange("cols", spec.cols)
+        guard spec.sparsity >= 0, spec.sparsity <= 1, !spec.sparsity.isNaN else {
+            throw MatrixError.shapeMismatch("sparsity must be in [0, 1] (got \(spec.sparsity))")
+        }
+        let block = spec.block
+        let mb = block.blockRowCount(spec.rows), kb = block.blockColCount(spec.cols)
+        let total = mb * kb
+        let keep = Int(((1 - spec.sparsity) * Double(total)).rounded())
+        var rng = SplitMix64(seed: spec.seed)
+        let perRow: [[Int]]
+        switch spec.distribution {
+        case .uniform: perRow = uniformBlocks(mb: mb, kb: kb, keep: keep, rng: &rng)
+        case .powerlaw: perRow = powerlawBlocks(mb: mb, kb: kb, keep: keep, rng: &rng)
+        case .banded: perRow = bandedBlocks(mb: mb, kb: kb, keep: keep)
+        }
+        let r = block.rows, c = block.cols
+        var rowPointers = [Int32](repeating: 0, count: mb + 1)
+        var columns: [Int32] = []
+        columns.reserveCapacity(keep)
+        var values: [Float] = []
+        values.reserveCapacity(keep * r * c)
+        for br in 0..<mb {
+            let h = min(r, spec.rows - br * r)
+            for bc in perRow[br] {
+                columns.append(Int32(bc))
+                let w = min(c, spec.cols - bc * c)
+                for ii in 0..<r {
+                    for jj in 0..<c {
+                        values.append(ii < h && jj < w ? rng.nextWeight() : 0)
+                    }
+                }
+            }
+            rowPointers[br + 1] = Int32(columns.count)
+        }
+        return BSRMatrix(unchecked: spec.rows, spec.cols, block, rowPointers, columns, values)
+    }
+}
+
+/// Exactly `keep` distinct cells of the mb x kb grid (partial Fisher–Yates
+/// over a virtual identity permutation).
+private func uniformBlocks(mb: Int, kb: Int, keep: Int, rng: inout SplitMix64) -> [[Int]] {
+    let total = mb * kb
+    var swapped = [Int: Int]()
+    var rows = [[Int]](repeating: [], count: mb)
+    for i in 0..<keep {
+        let j = i + rng.nextIndex(below: total - i)
+        let picked = swapped[j] ?? j
+        swapped[j] = swapped[i] ?? i
+        rows[picked / kb].append(picked % kb)
+    }
+    for i in rows.indices { rows[i].sort() }
+    return rows
+}
+
+/// Power-law row occupancy: counts proportional to (rank+1)^-1.5 over a
+/// random permutation of rows, capped at kb with the overflow handed on.
+private func powerlawBlocks(mb: Int, kb: Int, keep: Int, rng: inout SplitMix64) -> [[Int]] {
+    guard mb > 0, kb > 0 else { return [[Int]](repeating: [], count: mb) }
+    var order = Array(0..<mb)
+    for i in stride(from: mb - 1, to: 0, by: -1) { order.swapAt(i, rng.nextIndex(below: i + 1)) }
+    let weights = (0..<mb).map { 1 / pow(Double($0 + 1), 1.5) }
+    var counts = [Int](repeating: 0, count: mb)
+    var remaining = keep
+    var open = Array(0..<mb)  // ranks not yet saturated
+    while remaining > 0, !open.isEmpty {
+        let weightSum = open.reduce(0) { $0 + weights[$1] }
+        var assigned = 0
+        for rank in open {
+            let share = Int((Double(remaining) * weights[rank] / weightSum).rounded(.down))
+            let add = min(share, kb - counts[rank])
+            counts[rank] += add
+            assigned += add
+        }
+        if assigned == 0 {  // hand out the remainder one by one, heaviest first
+            for rank in open where remaining - assigned > 0 && counts[rank] < kb {
+                counts[rank] += 1
+                assigned += 1
+            }
+        }
+        remaining -= assigned
+        open.removeAll { counts[$0] >= kb }
+    }
+    var rows = [[Int]](repeating: [], count: mb)
+    for rank in 0..<mb {
+        rows[order[rank]] = Array(uniformBlocks(mb: 1, kb: kb, keep: counts[rank], rng: &rng)[0])
+    }
+    return rows
+}
+
+/// The `keep` cells nearest each row's scaled diagonal, spread evenly over rows.
+private func bandedBlocks(mb: Int, kb: Int, keep: Int) -> [[Int]] {
+    var rows = [[Int]](repeating: [], count: mb)
+    guard mb > 0, kb > 0 else { return rows }
+    for br in 0..<mb {
+        let count = min(kb, keep / mb + (br < keep % mb ? 1 : 0))
+        let centre = mb == 1 ? 0 : Int((Double(br) * Double(kb - 1) / Double(mb - 1)).rounded())
+        var start = max(0, centre - count / 2)
+        start = min(start, kb - count)
+        rows[br] = Array(start..<(start + count))
+    }
+    return rows
+}
+
+extension DenseMatrix {
+    /// A seeded dense matrix with entries uniform in ±[1/64, 1).
+    public static func random(rows: Int, cols: Int, ld: Int? = nil, seed: UInt64) throws -> DenseMatrix {
+        var m = try DenseMatrix(zeros: rows, cols, ld: ld)
+        var rng = SplitMix64(seed: seed)
+        for i in 0..<rows {
+            for j in 0..<cols { m.values[i * m.ld + j] = rng.nextWeight() }
+        }
+        return m
+    }
+}

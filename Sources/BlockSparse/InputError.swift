@@ -1,0 +1,25 @@
+/// Why outside input (a file or a stream) could not be read: the one error
+/// type of the input layer. It names the source and, when known, the line
+/// (text formats) or byte offset (binary formats) at fault.
+public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// File path, or a label such as "<stdin>".
+    public var source: String
+    /// 1-based line number for text formats.
+    public var line: Int?
+    /// Byte offset for binary formats.
+    public var offset: Int?
+    public var message: String
+
+    public init(source: String, line: Int? = nil, offset: Int? = nil, _ message: String) {
+        self.source = source
+        self.line = line
+        self.offset = offset
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(source):\(line): \(message)" }
+        if let offset { return "\(source) (byte \(offset)): \(message)" }
+        return "\(source): \(message)"
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+
+/// The expected product C = A·B computed by plain loops in Double: the
+/// oracle every kernel in the project is verified against.
+///
+/// Besides the values it keeps, per output element, the magnitude
+/// `sum_k |a_ik|·|b_kj|` and the number of terms summed, which is what the
+/// tolerance (``Reference/allowedError(magnitude:terms:)``) is derived from.
+public struct Reference: Sendable {
+    public let rows: Int
+    public let cols: Int
+    /// Row-major `rows x cols` expected values.
+    public let values: [Double]
+    /// Row-major `rows x cols` sums of |a|·|b| over the products summed.
+    public let magnitudes: [Double]
+    /// Products summed into each output row (stored entries of A's row).
+    public let terms: [Int]
+
+    /// Dense A times dense B.
+    public init(_ a: DenseMatrix, _ b: DenseMatrix) throws {
+        try Reference.checkShapes(a.rows, a.cols, b)
+        var c = Accumulator(rows: a.rows, cols: b.cols)
+        for i in 0..<a.rows {
+            for k in 0..<a.cols {
+                c.add(row: i, weight: a.values[i * a.ld + k], b: b, bRow: k)
+            }
+            c.terms[i] = a.cols
+        }
+        self.init(c)
+    }
+
+    /// CSR A times dense B.
+    public init(_ a: CSRMatrix, _ b: DenseMatrix) throws {
+        try Reference.checkShapes(a.rows, a.cols, b)
+        var c = Accumulator(rows: a.rows, cols: b.cols)
+        for i in 0..<a.rows {
+            for p in Int(a.rowPointers[i])..<Int(a.rowPointers[i + 1]) {
+                c.add(row: i, weight: a.values[p], b: b, bRow: Int(a.columnIndices[p]))
+            }
+            c.terms[i] = Int(a.rowPointers[i + 1] - a.rowPointers[i])
+        }
+        self.init(c)
+    }
+
+    /// BSR A times dense B (padding is never touched).
+    public init(_ a: BSRMatrix, _ b: DenseMatrix) throws {
+        try Reference.checkShapes(a.rows, a.cols, b)
+        var c = Accumulator(rows: a.rows, cols: b.cols)
+        let r = a.block.rows, bc = a.block.cols
+        for br in 0..<a.blockRowCount {
+            for ii in 0..<min(r, a.rows - br * r) {
+                let row = br * r + ii
+                for p in Int(a.rowPointers[br])..<Int(a.rowPointers[br + 1]) {
+                    let col0 = Int(a.columnIndices[p]) * bc
+                    let width = min(bc, a.cols - col0)
+                    for jj in 0..<width {
+                        c.add(row: row, weight: a.values[p * r * bc + ii * bc + jj], b: b, bRow: col0 + jj)
+                    }
+                    c.terms[row] += width
+                }
+            }
+        }
+        self.init(c)
+    }
+
+    private init(_ c: Accumulator) {
+        rows = c.rows
+        cols = c.cols
+        values = c.values
+        magnitudes = c.magnitudes
+        terms = c.terms
+    }
+
+    private static func checkShapes(_ m: Int, _ k: Int, _ b: DenseMatrix) throws {
+        guard b.rows == k else {
+            throw MatrixError.shapeMismatch("cannot multiply A (\(m)x\(k)) by B (\(b.rows)x\(b.cols)): inner dimensions differ")
+        }
+    }
+
+    private struct Accumulator {
+        let rows: Int, cols: Int
+        var values: [Double], magnitudes: [Double], terms: [Int]
+        init(rows: Int, cols: Int) {
+            self.rows = rows
+            self.cols = cols
+            values = [Double](repeating: 0, count: rows * cols)
+            magnitudes = values
+            terms = [Int](repeating: 0, count: rows)
+        }
+        mutating func add(row: Int, weight: Float, b: DenseMatrix, bRow: Int) {
+            let w = Double(weight), aw = abs(w)
+            let base = row * cols, bBase = bRow * b.ld
+            for j in 0..<cols {
+                let x = Double(b.values[bBase + j])
+                values[base + j] += w * x
+                magnitudes[base + j] += aw * abs(x)
+            }
+        }
+    }
+
+    // MARK: Tolerance
+
+    /// fp32 unit roundoff, 2^-24.
+    public static let unitRoundoff = 0x1p-24
+
+    /// The allowed absolute error of one fp32 output element that sums
+    /// `terms` products whose absolute values add up to `magnitude`.
+    ///
+    /// Any summation order (blocked, vectorised, with or without FMA) has a
+    /// worst-case error of at most γ_n·magnitude, γ_n = n·u/(1 − n·u), but that
+    /// bound is so loose at large n that it would hide a dropped term. Rounding
+    /// errors of real kernels behave like a random walk, so we use the
+    /// probabilistic bound of Higham & Mary (2019), λ·√n·u·magnitude, with a
+    /// generous λ = 16 (exceeded with probability far below 1e-20 per
+    /// element), plus 2u for the final rounding to fp32, and never more than
+    /// the worst-case bound. Dropping or doubling a single average product
+    /// (≈ magnitude/n) exceeds it for every n up to about 2^16.
+    public static func allowedError(magnitude: Double, terms: Int) -> Double {
+        let u = unitRoundoff
+        let n = Double(max(terms, 1))
+        let probabilistic = (2 + 16 * n.squareRoot()) * u
+        let worstCase = n * u / max(1 - n * u, 1e-3) + 2 * u
+        return min(probabilistic, worstCase) * magnitude + Double(Float.leastNormalMagnitude)
+    }
+
+    /// Compares an fp32 result (row-major, leading dimension `ld`, starting
+    /// at column 0) against these expected values, optionally after adding
+    /// `initial` (the C that an accumulating kernel started from).
+    public func verify(_ actual: UnsafeBufferPointer<Float>, ld: Int, initial: DenseMatrix? = nil) -> Verification {
+        var v = Verification()
+        for i in 0..<rows {
+            for j in 0..<cols {
+                var expected = values[i * cols + j], magnitude = magnitudes[i * cols + j]
+                var n = terms[i]
+                if let initial {
+                    let c0 = Double(initial.values[i * initial.ld + j])
+                    expected += c0
+                    magnitude += abs(c0)
+                    n += 1
+                }
+                let got = Double(actual[i * ld + j])
+                let error = abs(got - expected)
+                let allowed = Reference.allowedError(magnitude: magnitude, terms: n)
+                let relative = error / max(abs(expected), Double(Float.leastNormalMagnitude))
+                if !(error <= allowed) {  // NaN fails too
+                    v.failures += 1
+                    if v.firstFailure == nil { v.firstFailure = (i, j, expected, got, allowed) }
+                }
+                if !(error <= v.maxAbsoluteError) { v.maxAbsoluteError = error }
+                if relative > v.maxRelativeError && abs(expected) > 1e-30 { v.maxRelativeError = relative }
+                v.checked += 1
+            }
+        }
+        return v
+    }
+}
+
+/// The outcome of comparing a kernel's output with the ``Reference``.
+public struct Verification: Sendable, CustomStringConvertible {
+    public var checked = 0
+    public var failures = 0
+    public var maxAbsoluteError = 0.0
+    public var maxRelativeError = 0.0
+    /// Row, column, expected, got, allowed for the first element out of tolerance.
+    public var firstFailure: (row: Int, col: Int, expected: Double, got: Double, allowed: Double)?
+
+    public var passed: Bool { failures == 0 }
+
+    public var description: String {
+        var text = String(format: "%@: %d elements, max abs error %.3g, max rel error %.3g",
+                          passed ? "verified" : "MISMATCH", checked, maxAbsoluteError, maxRelativeError)
+        if let f = firstFailure {
+            text += String(format: "; first bad C[%d,%d] = %.9g, expected %.9g (allowed error %.3g), %d elements bad",
+                           f.row, f.col, f.got, f.expected, f.allowed, failures)
+        }
+        return text
+    }
+}

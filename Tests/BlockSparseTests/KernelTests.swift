@@ -1,0 +1,118 @@
+import Testing
+@testable import BlockSparse
+
+/// Every registered kernel against the Swift reference, over a sweep derived
+/// from the kernel's own block shape and register tile (after XNNPACK's
+/// spmm tester): M and K not multiples of the block, N around the tile,
+/// leading dimensions larger than N, empty block rows, sparsity 0 and 1,
+/// beta 0 over a NaN-filled C and beta 1.
+@Suite struct KernelTests {
+    static func nValues(tile: Int) -> [Int] {
+        var seen = Set<Int>()
+        return [1, 3, 7, tile - 1, tile, tile + 1, 2 * tile + 5, 64, 100].filter { $0 > 0 && seen.insert($0).inserted }
+    }
+
+    static func blockShapes(for kernel: Kernel) -> [BlockShape] {
+        if kernel.format == .csr { return [shape(1, 1)] }
+        if let b = kernel.block { return [b] }
+        return [shape(1, 1), shape(2, 3), shape(3, 5), shape(4, 4), shape(7, 2), shape(8, 1)]
+    }
+
+    @Test(arguments: Kernel.all)
+    func matchesReference(_ kernel: Kernel) throws {
+        guard kernel.isSupported else {
+            print("SKIP \(kernel.name): ISA \(kernel.isa.rawValue) not supported on this CPU")
+            return
+        }
+        var cases = 0
+        for block in KernelTests.blockShapes(for: kernel) {
+            let r = block.rows, c = block.cols
+            let dims = [(2 * r + 1, 3 * c + 2), (3 * r, 2 * c), (r == 1 ? 5 : r - 1, c == 1 ? 3 : c + 1)]
+            let ns = kernel.isSpMV ? [1] : KernelTests.nValues(tile: kernel.tileN)
+            for (m, k) in dims {
+                for (sparsity, distribution) in [(0.0, BlockDistribution.uniform), (0.5, .powerlaw), (0.7, .uniform), (1.0, .uniform)] {
+                    let a = randomBSR(m, k, r, c, sparsity: sparsity, distribution, seed: UInt64(m * 1000 + k))
+                    for n in ns {
+                        try check(kernel, a, n: n)
+                        cases += 1
+                    }
+                }
+            }
+        }
+        #expect(cases > 0)
+    }
+
+    func check(_ kernel: Kernel, _ a: BSRMatrix, n: Int) throws {
+        let ld = n + 3
+        let b = try DenseMatrix.random(rows: a.cols, cols: n, ld: ld, seed: UInt64(n))
+        let ref = try Reference(a, b)
+        let csr = CSRMatrix(bsr: a)
+        for accumulate in [false, true] {
+            var c = try DenseMatrix(zeros: a.rows, n, ld: ld)
+            let initial = try DenseMatrix.random(rows: a.rows, cols: n, ld: ld, seed: 99)
+            // beta 0: C starts as NaN, which must never leak; beta 1: random C.
+            c.values = accumulate ? initial.values : [Float](repeating: .nan, count: c.values.count)
+            // The padding columns between n and ld must never be written.
+            for i in 0..<a.rows { for j in n..<ld { c.values[i * ld + j] = 12345 } }
+            if kernel.format == .csr {
+                try kernel.multiply(csr, b, into: &c, accumulate: accumulate)
+            } else {
+                try kernel.multiply(a, b, into: &c, accumulate: accumulate)
+            }
+            let v = c.values.withUnsafeBufferPointer { ref.verify($0, ld: ld, initial: accumulate ? initial : nil) }
+            #expect(v.passed, "\(kernel.name) m=\(a.rows) k=\(a.cols) block=\(a.block) n=\(n) sparsity=\(a.blockSparsity) accumulate=\(accumulate): \(v)")
+            var padOK = true
+            for i in 0..<a.rows { for j in n..<ld where c.values[i * ld + j] != 12345 { padOK = false } }
+            #expect(padOK, "\(kernel.name) wrote past column n=\(n)")
+        }
+    }
+
+    @Test func dispatchPicksSupportedKernels() throws {
+        let isa = try Kernel.dispatchISA()
+        #expect(isa.isSupported)
+        for block in [shape(1, 1), shape(2, 2), shape(3, 5), shape(8, 8), shape(16, 1), shape(32, 32)] {
+            for n in [1, 5, 64] {
+                let k = try Kernel.select(.bsr, block: block, n: n)
+                #expect(k.isSupported && k.accepts(block), "\(k.name) for \(block) n=\(n)")
+                #expect(!k.isSpMV || n == 1)
+            }
+        }
+        #expect(try Kernel.select(.csr, block: shape(1, 1), n: 64).format == .csr)
+        let forcedScalar = try Kernel.select(.bsr, block: shape(8, 8), n: 64, isa: .scalar)
+        #expect(forcedScalar.isa == .scalar)
+    }
+
+    @Test func registryNamesAreUniqueAndEncodeISA() {
+        let names = Kernel.all.map(\.name)
+        #expect(Set(names).count == names.count)
+        for k in Kernel.all {
+            #expect(k.name.hasSuffix("__" + k.isa.rawValue), "\(k.name)")
+            #expect(k.name.hasPrefix(k.format.rawValue + "_f32_"), "\(k.name)")
+            #expect(Kernel.named(k.name) == k)
+        }
+        #expect(Kernel.all.contains { $0.isa == .scalar && $0.format == .bsr })
+        #expect(Kernel.all.contains { $0.isa == .scalar && $0.format == .csr })
+    }
+
+    @Test func kernelRejectsWrongShapes() throws {
+        let a = randomBSR(8, 8, 4, 4, sparsity: 0.5)
+        let b = try DenseMatrix.random(rows: 7, cols: 2, seed: 1)
+        var c = try DenseMatrix(zeros: 8, 2)
+        let k = try Kernel.select(.bsr, block: a.block, n: 2)
+        #expect(throws: MatrixError.self) { try k.multiply(a, b, into: &c) }
+    }
+
+    @Test func denseBaselineMatchesReference() throws {
+        DenseBaseline.setThreads(1)
+        let a = randomBSR(37, 53, 4, 4, sparsity: 0.3)
+        let dense = DenseMatrix(bsr: a)
+        let b = try DenseMatrix.random(rows: 53, cols: 19, seed: 5)
+        let ref = try Reference(a, b)
+        var c = try DenseMatrix(zeros: 37, 19)
+        c.values = [Float](repeating: .nan, count: c.values.count)
+        try DenseBaseline.multiply(dense, b, into: &c)
+        #expect(c.values.withUnsafeBufferPointer { ref.verify($0, ld: 19) }.passed)
+        #expect(DenseBaseline.threads == 1)
+        #expect(!DenseBaseline.configuration.isEmpty)
+    }
+}
