@@ -1,3 +1,0 @@
-import Testing
-@testable import BlockSparse
-@Test func registryNotEmpty() { #expect(kbKernelCount() > 0) }
