@@ -65,3 +65,18 @@ double kb_fma_probe(int64_t iterations, float *sink) {
 #endif
     return kb_fma_probe_scalar(iterations, sink);
 }
+
+/* STREAM-style triad a[i] = b[i] + s * c[i]: the streaming-bandwidth probe. */
+void kb_triad(float *a, const float *b, const float *c, float s, int64_t n) {
+    for (int64_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];
+}
+
+const char *kb_compiler_info(void) {
+#if defined(__clang__)
+    return "clang " __clang_version__ "; -O3 -fno-math-errno; AVX2 per function via target(\"avx2,fma\")";
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__ "; -O3 -fno-math-errno; AVX2 per function via target(\"avx2,fma\")";
+#else
+    return "unknown compiler; -O3";
+#endif
+}

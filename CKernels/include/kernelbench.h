@@ -162,6 +162,12 @@ const char *kb_cpu_model(void);
  */
 double kb_fma_probe(int64_t iterations, float *sink);
 
+/** STREAM triad a[i] = b[i] + s*c[i] (moves 12 bytes per element). */
+void kb_triad(float *a, const float *b, const float *c, float s, int64_t n);
+
+/** Compiler and flags the kernels were built with; static storage. */
+const char *kb_compiler_info(void);
+
 /** Scalar reference kernels, also used by the C-level tests. */
 void bsr_f32_spmm_generic__scalar(const kb_bsr *a, int32_t row_begin, int32_t row_end,
                                   const float *b, int64_t ldb, float *c, int64_t ldc,

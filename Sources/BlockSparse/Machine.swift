@@ -1,0 +1,213 @@
+import CKernels
+import CNuma
+import Dispatch
+import Foundation
+
+/// Measured limits of this machine: the denominators of "% of peak" and
+/// the roofline.
+public struct MachinePeak: Sendable, Codable, Equatable {
+    /// FMA throughput of one core, GFLOP/s (median of repeated probes).
+    public var gflopsOneCore: Double
+    /// FMA throughput with `threads` cores busy, GFLOP/s.
+    public var gflopsAllCores: Double
+    public var threads: Int
+    /// STREAM triad bandwidth with all threads, GB/s (12 bytes per element).
+    public var triadGBps: Double
+    /// Median cost of an empty `DispatchQueue.concurrentPerform` over `threads` iterations, seconds.
+    public var dispatchOverhead: Double
+
+    /// Runs the probes (about a second).
+    public static func measure(threads: Int = Topology.detect().cpuCount) -> MachinePeak {
+        let threads = max(1, threads)
+        let one = fmaGFLOPS(threads: 1)
+        let all = threads == 1 ? one : fmaGFLOPS(threads: threads)
+        return MachinePeak(gflopsOneCore: one, gflopsAllCores: all, threads: threads,
+                           triadGBps: triad(threads: threads), dispatchOverhead: dispatchOverhead(threads: threads))
+    }
+
+    /// GFLOP/s of `threads` concurrent FMA probes; median of 7 runs of ~20 ms.
+    public static func fmaGFLOPS(threads: Int) -> Double {
+        let iterations: Int64 = 2_000_000
+        var samples: [Double] = []
+        nonisolated(unsafe) let sinks = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { sinks.deallocate() }
+        for _ in 0..<8 {
+            let t0 = monotonicNanoseconds()
+            nonisolated(unsafe) let flops = UnsafeMutablePointer<Double>.allocate(capacity: threads)
+            DispatchQueue.concurrentPerform(iterations: threads) { i in
+                flops[i] = kb_fma_probe(iterations, sinks + i)
+            }
+            let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
+            samples.append((0..<threads).reduce(0) { $0 + flops[$1] } / seconds / 1e9)
+            flops.deallocate()
+        }
+        return Summary(Array(samples.dropFirst())).median
+    }
+
+    /// Triad GB/s over three 32 Mi-element arrays (384 MiB), split across threads.
+    public static func triad(threads: Int, elements: Int = 32 << 20) -> Double {
+        nonisolated(unsafe) let a = UnsafeMutablePointer<Float>.allocate(capacity: elements)
+        nonisolated(unsafe) let b = UnsafeMutablePointer<Float>.allocate(capacity: elements)
+        nonisolated(unsafe) let c = UnsafeMutablePointer<Float>.allocate(capacity: elements)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        let chunk = (elements + threads - 1) / threads
+        DispatchQueue.concurrentPerform(iterations: threads) { t in  // first touch by the thread that streams it
+            let lo = t * chunk, hi = min(elements, lo + chunk)
+            guard lo < hi else { return }
+            (a + lo).initialize(repeating: 0, count: hi - lo)
+            (b + lo).initialize(repeating: 1, count: hi - lo)
+            (c + lo).initialize(repeating: 2, count: hi - lo)
+        }
+        var samples: [Double] = []
+        for _ in 0..<5 {
+            let t0 = monotonicNanoseconds()
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                let lo = t * chunk, hi = min(elements, lo + chunk)
+                if lo < hi { kb_triad(a + lo, b + lo, c + lo, 3, Int64(hi - lo)) }
+            }
+            samples.append(Double(12 * elements) / (Double(monotonicNanoseconds() - t0) * 1e-9) / 1e9)
+        }
+        return Summary(Array(samples.dropFirst())).median
+    }
+
+    /// Median seconds of an empty concurrentPerform with `threads` iterations.
+    public static func dispatchOverhead(threads: Int) -> Double {
+        for _ in 0..<100 { DispatchQueue.concurrentPerform(iterations: threads) { _ in } }
+        var samples: [Double] = []
+        for _ in 0..<400 {
+            let t0 = monotonicNanoseconds()
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in }
+            samples.append(Double(monotonicNanoseconds() - t0) * 1e-9)
+        }
+        return Summary(samples).median
+    }
+}
+
+/// What a result file says about where it was measured.
+public struct MachineContext: Sendable, Codable, Equatable {
+    // Google Benchmark's own context keys.
+    public var date: String
+    public var host_name: String
+    public var executable: String
+    public var num_cpus: Int
+    public var mhz_per_cpu: Int
+    public var cpu_scaling_enabled: Bool
+    public var library_build_type: String
+    // KernelBench's additions.
+    public var cpu_model: String
+    public var isa_features: [String]
+    public var dispatch_isa: String
+    public var cores_available: Int
+    public var smt: String
+    public var numa_nodes: Int
+    public var numa_placement: String
+    public var frequency_governor: String
+    public var compiler: String
+    public var swift_version: String
+    public var build_configuration: String
+    public var openblas_config: String
+    public var openblas_threads: Int
+    public var git_revision: String
+    public var peak: MachinePeak?
+
+    /// Reads the context of this process and machine; `peak` is filled by the caller.
+    public static func current() -> MachineContext {
+        let topology = Topology.detect()
+        let governor = readFirstLine("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") ?? "unreadable"
+        let formatter = ISO8601DateFormatter()
+        return MachineContext(
+            date: formatter.string(from: Date()),
+            host_name: ProcessInfo.processInfo.hostName,
+            executable: CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent } ?? "kernelbench",
+            num_cpus: ProcessInfo.processInfo.activeProcessorCount,
+            mhz_per_cpu: cpuMHz(),
+            cpu_scaling_enabled: governor != "performance" && governor != "unreadable",
+            library_build_type: buildConfiguration,
+            cpu_model: String(cString: kb_cpu_model()),
+            isa_features: cpuFeatures(),
+            dispatch_isa: (try? Kernel.dispatchISA().rawValue) ?? "invalid KERNELBENCH_ISA",
+            cores_available: topology.cpuCount,
+            smt: readFirstLine("/sys/devices/system/cpu/smt/active").map { $0 == "1" ? "on" : "off" } ?? "unknown",
+            numa_nodes: topology.nodes.count,
+            numa_placement: topology.isReal ? "libnuma" : (topology.fallbackReason ?? "none"),
+            frequency_governor: governor,
+            compiler: String(cString: kb_compiler_info()),
+            swift_version: swiftVersion,
+            build_configuration: buildConfiguration,
+            openblas_config: DenseBaseline.configuration,
+            openblas_threads: DenseBaseline.threads,
+            git_revision: gitRevision(),
+            peak: nil)
+    }
+
+    public static var buildConfiguration: String {
+        #if DEBUG
+        return "debug"
+        #else
+        return "release"
+        #endif
+    }
+
+    static var swiftVersion: String {
+        #if compiler(>=6.4)
+        return "6.4 or later"
+        #elseif compiler(>=6.3)
+        return "6.3"
+        #elseif compiler(>=6.2)
+        return "6.2"
+        #else
+        return "6.1 or earlier"
+        #endif
+    }
+
+    static func readFirstLine(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) }
+    }
+
+    static func cpuInfoField(_ key: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
+            if let colon = line.firstIndex(of: ":") {
+                return String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+
+    static func cpuMHz() -> Int {
+        if let khz = readFirstLine("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq"), let v = Int(khz) {
+            return v / 1000
+        }
+        return Int(Double(cpuInfoField("cpu MHz") ?? "") ?? 0)
+    }
+
+    /// The SIMD-relevant CPU flags this machine reports.
+    static func cpuFeatures() -> [String] {
+        let interesting: Set<String> = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+                                        "avx512_bf16", "amx_tile", "asimd", "fphp", "asimdhp", "sve", "sve2", "bf16"]
+        let flags = (cpuInfoField("flags") ?? cpuInfoField("Features") ?? "").split(separator: " ").map(String.init)
+        return flags.filter { interesting.contains($0) }.sorted()
+    }
+
+    /// Short git revision when run inside a checkout ("-dirty" if modified), else "unknown".
+    static func gitRevision() -> String {
+        if let env = ProcessInfo.processInfo.environment["KERNELBENCH_GIT_REVISION"], !env.isEmpty { return env }
+        func git(_ args: [String]) -> String? {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch { return nil }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { return nil }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let rev = git(["rev-parse", "--short", "HEAD"]) else { return "unknown" }
+        let dirty = (git(["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty ? "" : "-dirty"
+        return rev + dirty
+    }
+}

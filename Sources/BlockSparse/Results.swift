@@ -1,0 +1,134 @@
+import Foundation
+
+/// One entry of a result file, in Google Benchmark's JSON schema (so its
+/// `tools/compare.py` reads it) with KernelBench's fields as extra top-level
+/// keys. Per-repetition entries have `run_type == "iteration"`; aggregates
+/// (`median`, `mean`, `stddev`, `min`, `max`, `mad`) have `run_type ==
+/// "aggregate"` and `name == run_name + "_" + aggregate_name`.
+public struct BenchmarkEntry: Codable, Sendable, Equatable {
+    // Google Benchmark fields.
+    public var name: String
+    public var run_name: String
+    public var run_type: String
+    public var aggregate_name: String?
+    public var repetitions: Int
+    public var repetition_index: Int?
+    public var threads: Int
+    public var iterations: Int
+    public var real_time: Double
+    public var cpu_time: Double
+    public var time_unit: String
+    // KernelBench fields.
+    public var format: String
+    public var kernel: String
+    public var block_rows: Int
+    public var block_cols: Int
+    public var m: Int
+    public var k: Int
+    public var n: Int
+    /// Target block sparsity (or the pruning target for real weights).
+    public var sparsity: Double
+    /// Achieved element sparsity of the matrix actually multiplied.
+    public var achieved_sparsity: Double
+    public var distribution: String
+    public var matrix: String
+    public var partition: String
+    public var useful_gflops: Double
+    public var effective_gflops: Double
+    public var gbytes_per_second: Double
+    public var percent_of_peak: Double?
+    public var speedup_vs_dense: Double?
+    public var speedup_vs_csr: Double?
+    public var verified: Bool
+    public var max_abs_error: Double
+    public var max_rel_error: Double
+    /// Stored logical elements per source non-zero when a real matrix was
+    /// converted to BSR (1 = no fill-in); nil for generated matrices.
+    public var fill_ratio: Double?
+    /// Google Benchmark's error fields: set when the case failed (e.g. its
+    /// result did not verify); such an entry carries no timing.
+    public var error_occurred: Bool?
+    public var error_message: String?
+}
+
+/// A whole result file: `{"context": {...}, "benchmarks": [...]}`.
+public struct BenchmarkReport: Codable, Sendable {
+    public var context: MachineContext
+    public var benchmarks: [BenchmarkEntry]
+
+    public init(context: MachineContext, benchmarks: [BenchmarkEntry] = []) {
+        self.context = context
+        self.benchmarks = benchmarks
+    }
+
+    /// The aggregate entries named `aggregate` (e.g. "median").
+    public func aggregates(_ aggregate: String = "median") -> [BenchmarkEntry] {
+        benchmarks.filter { $0.run_type == "aggregate" && $0.aggregate_name == aggregate }
+    }
+
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// Reads a result file.
+    /// - Throws: ``InputError`` naming the file and what is wrong.
+    public static func load(path: String) throws -> BenchmarkReport {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw InputError(source: path, "cannot read: \(error.localizedDescription)")
+        }
+        do { return try JSONDecoder().decode(BenchmarkReport.self, from: data) } catch let error as DecodingError {
+            throw InputError(source: path, "not a kernelbench result file: \(describe(error))")
+        }
+    }
+}
+
+func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return p.isEmpty ? "top level" : String(p.drop { $0 == "." })
+    }
+    switch error {
+    case .keyNotFound(let key, let c): return "missing key '\(key.stringValue)' at \(path(c))"
+    case .typeMismatch(_, let c): return "wrong type at \(path(c)): \(c.debugDescription)"
+    case .valueNotFound(_, let c): return "missing value at \(path(c))"
+    case .dataCorrupted(let c): return "malformed JSON at \(path(c)): \(c.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+}
+
+// MARK: - Atomic files
+
+/// Writes `data` to `path` atomically: a temporary file in the same folder,
+/// flushed, then renamed over the target, so a reader (or an interrupted run)
+/// never sees half a file.
+/// - Throws: ``InputError`` naming the path.
+public func writeAtomically(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent()
+    do {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    } catch {
+        throw InputError(source: path, "cannot create folder \(dir.path): \(error.localizedDescription)")
+    }
+    let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    guard FileManager.default.createFile(atPath: temp.path, contents: nil),
+          let handle = FileHandle(forWritingAtPath: temp.path) else {
+        throw InputError(source: path, "cannot write to folder \(dir.path)")
+    }
+    do {
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temp.path, path) == 0 else {
+            throw InputError(source: path, "cannot rename temporary file: \(String(cString: strerror(errno)))")
+        }
+    } catch {
+        try? handle.close()
+        unlink(temp.path)
+        if let e = error as? InputError { throw e }
+        throw InputError(source: path, "write failed: \(error.localizedDescription)")
+    }
+}

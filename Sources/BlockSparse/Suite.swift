@@ -1,0 +1,408 @@
+import Foundation
+
+/// Where the sparse matrix of a benchmark group comes from.
+public enum MatrixSource: Sendable, Equatable {
+    /// A seeded random block-sparse matrix (one per block shape and sparsity).
+    case generated(label: String, rows: Int, cols: Int, distribution: BlockDistribution)
+    /// A fixed sparse matrix (Matrix Market file, or real weights already
+    /// pruned), converted to each block shape with its fill-in reported;
+    /// `only` restricts it to one block shape (weights pruned for that shape).
+    case fixed(label: String, matrix: CSRMatrix, only: BlockShape?)
+
+    public var label: String {
+        switch self {
+        case .generated(let label, _, _, _), .fixed(let label, _, _): return label
+        }
+    }
+    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _): m.rows } }
+    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _): m.cols } }
+    var onlyBlock: BlockShape? { if case .fixed(_, _, let only) = self { return only }; return nil }
+}
+
+/// What a format entry of the suite runs.
+public enum CaseFormat: String, CaseIterable, Sendable, Codable {
+    case bsr, csr, dense
+}
+
+/// One suite: the cross product of its axes, BSR vs CSR vs dense on the
+/// same matrices in the same run.
+public struct SuiteConfig: Sendable {
+    public var sources: [MatrixSource]
+    /// Block shapes; a 1x1 block means unstructured sparsity (CSR and dense only).
+    public var blocks: [BlockShape]
+    /// Target block sparsities of generated matrices (ignored for fixed ones).
+    public var sparsities: [Double]
+    public var ns: [Int]
+    /// Thread counts (each >= 1).
+    public var threads: [Int]
+    public var formats: [CaseFormat]
+    public var timing: TimingPolicy
+    public var seed: UInt64
+    /// Regular expression on case names; nil runs everything.
+    public var filter: String?
+    public var strategy: PartitionStrategy
+    public var bPlacement: BPlacement?
+
+    public init(sources: [MatrixSource], blocks: [BlockShape], sparsities: [Double], ns: [Int], threads: [Int],
+                formats: [CaseFormat] = CaseFormat.allCases, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
+                filter: String? = nil, strategy: PartitionStrategy = .balanced, bPlacement: BPlacement? = nil) {
+        self.sources = sources
+        self.blocks = blocks
+        self.sparsities = sparsities
+        self.ns = ns
+        self.threads = threads
+        self.formats = formats
+        self.timing = timing
+        self.seed = seed
+        self.filter = filter
+        self.strategy = strategy
+        self.bPlacement = bPlacement
+    }
+
+    /// Name of a case: stable across kernel changes, so runs can be compared.
+    /// `bsr/4096x4096/b8x8/s90/n64/threads:1`
+    public static func caseName(format: CaseFormat, source: String, block: BlockShape, sparsity: Double?, n: Int,
+                                threads: Int) -> String {
+        let s = sparsity.map { "s" + percentLabel($0) } ?? "real"
+        return "\(format.rawValue)/\(source)/b\(block)/\(s)/n\(n)/threads:\(threads)"
+    }
+
+    static func percentLabel(_ s: Double) -> String {
+        let p = s * 100
+        return p == p.rounded() ? String(Int(p)) : String(format: "%.1f", p)
+    }
+}
+
+/// One planned case (before it runs).
+public struct PlannedCase: Sendable {
+    public let name: String
+    public let format: CaseFormat
+    public let source: Int
+    public let block: BlockShape
+    public let sparsity: Double?
+    public let n: Int
+    public let threads: Int
+    /// Relative cost estimate for the ETA (multiply-adds timed, roughly).
+    public let weight: Double
+}
+
+/// Progress of a running suite, reported after each case.
+public struct SuiteProgress: Sendable {
+    public let done: Int
+    public let total: Int
+    public let elapsed: Double
+    /// Seconds left, estimated from the cost of the cases done so far.
+    public let eta: Double?
+    public let current: String
+}
+
+/// Runs a suite: for each matrix group, builds the matrices, computes the
+/// Swift reference once, then for each case verifies the kernel's result
+/// before timing it. Failed verifications are recorded (never timed) and
+/// make ``SuiteOutcome/failures`` non-empty.
+public final class SuiteRunner {
+    public let config: SuiteConfig
+    public let peak: MachinePeak?
+    public private(set) var report: BenchmarkReport
+    public private(set) var failures: [String] = []
+    /// Called before a case runs and after it finishes.
+    public var onProgress: ((SuiteProgress) -> Void)?
+    /// Called after each case with the report so far (write it out here).
+    public var onCaseFinished: ((BenchmarkReport, BenchmarkEntry) throws -> Void)?
+    /// Called for one-line notices (fill-in, serial fallback, placement).
+    public var onNotice: ((String) -> Void)?
+
+    public init(config: SuiteConfig, context: MachineContext, peak: MachinePeak?) {
+        self.config = config
+        self.peak = peak
+        var context = context
+        context.peak = peak
+        report = BenchmarkReport(context: context)
+    }
+
+    /// The cases the suite will run, after the filter.
+    public func plan() throws -> [PlannedCase] {
+        let regex: NSRegularExpression?
+        if let f = config.filter {
+            do { regex = try NSRegularExpression(pattern: f) } catch {
+                throw MatrixError.shapeMismatch("--filter '\(f)' is not a valid regular expression")
+            }
+        } else {
+            regex = nil
+        }
+        var cases: [PlannedCase] = []
+        for (si, source) in config.sources.enumerated() {
+            let sparsities: [Double?]
+            if case .fixed = source { sparsities = [nil] } else { sparsities = config.sparsities.map { $0 } }
+            for block in config.blocks where source.onlyBlock == nil || source.onlyBlock == block {
+                for s in sparsities {
+                    for n in config.ns {
+                        for format in config.formats {
+                            if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
+                            for t in config.threads {
+                                let name = SuiteConfig.caseName(format: format, source: source.label, block: block,
+                                                                sparsity: s, n: n, threads: t)
+                                if let regex, regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
+                                    continue
+                                }
+                                let density = 1 - (s ?? 0.9)
+                                let mk = Double(source.rows) * Double(source.cols)
+                                let work = format == .dense ? mk * Double(n) / 8 : mk * density * Double(n)
+                                cases.append(PlannedCase(name: name, format: format, source: si, block: block,
+                                                         sparsity: s, n: n, threads: t,
+                                                         weight: work / Double(t) + mk * density + 2e6))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return cases
+    }
+
+    /// Bytes the largest group needs (A in three formats, B, C, reference),
+    /// checked against available memory before anything is allocated.
+    public func checkMemory(_ cases: [PlannedCase]) throws {
+        var worst = 0
+        for c in cases {
+            let source = config.sources[c.source]
+            let mk = source.rows * source.cols
+            let density = 1 - (c.sparsity ?? 0)
+            var bytes = Int(Double(mk) * density * 4 * 2.2)  // BSR + CSR values and indices
+            if config.formats.contains(.dense) { bytes += mk * 4 }
+            bytes += source.cols * c.n * 4 * 2 + source.rows * c.n * (4 * 3 + 8 * 2)
+            worst = max(worst, bytes)
+        }
+        try BlockSparse.checkMemory(worst, what: "the largest benchmark case")
+    }
+
+    /// Runs every planned case in order, grouping those that share a matrix.
+    public func run(_ cases: [PlannedCase]) throws {
+        let start = monotonicNanoseconds()
+        let totalWeight = cases.reduce(0) { $0 + $1.weight }
+        var doneWeight = 0.0
+        var index = 0
+        var groupCache: (key: String, group: MatrixGroup)?
+        var referenceCache: (key: String, b: DenseMatrix, reference: Reference)?
+        for planned in cases {
+            let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
+            let eta = doneWeight > 0 ? elapsed * (totalWeight - doneWeight) / doneWeight : nil
+            onProgress?(SuiteProgress(done: index, total: cases.count, elapsed: elapsed, eta: eta, current: planned.name))
+
+            let groupKey = "\(planned.source)/\(planned.block)/\(planned.sparsity ?? -1)"
+            if groupCache?.key != groupKey {
+                groupCache = (groupKey, try makeGroup(planned))
+                referenceCache = nil
+            }
+            let group = groupCache!.group
+            let refKey = "\(groupKey)/\(planned.n)"
+            if referenceCache?.key != refKey {
+                let b = try DenseMatrix.random(rows: group.bsr.cols, cols: planned.n, seed: config.seed &+ UInt64(planned.n))
+                referenceCache = (refKey, b, try Reference(group.bsr, b))
+            }
+            let entries = try runCase(planned, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
+            report.benchmarks.append(contentsOf: entries)
+            if let last = entries.last { try onCaseFinished?(report, last) }
+            doneWeight += planned.weight
+            index += 1
+        }
+        let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
+        onProgress?(SuiteProgress(done: cases.count, total: cases.count, elapsed: elapsed, eta: 0, current: ""))
+    }
+
+    /// The matrices of one (source, block, sparsity): BSR, CSR and dense forms
+    /// of the same logical matrix.
+    struct MatrixGroup {
+        let bsr: BSRMatrix
+        let csr: CSRMatrix
+        var dense: DenseMatrix?
+        let distribution: String
+        let fillRatio: Double?
+    }
+
+    private func makeGroup(_ c: PlannedCase) throws -> MatrixGroup {
+        let source = config.sources[c.source]
+        let bsr: BSRMatrix
+        let fill: Double?
+        let distribution: String
+        switch source {
+        case let .generated(_, rows, cols, dist):
+            bsr = try BSRMatrix.random(GeneratorSpec(rows: rows, cols: cols, block: c.block, sparsity: c.sparsity ?? 0,
+                                                     distribution: dist, seed: config.seed))
+            fill = nil
+            distribution = dist.rawValue
+        case let .fixed(label, csr, _):
+            let conversion = BSRMatrix.converting(csr, block: c.block)
+            bsr = conversion.matrix
+            fill = conversion.fillRatio
+            distribution = "file"
+            if c.block.area > 1 {
+                onNotice?(String(format: "%@ as %@ BSR: %d blocks, fill-in %d explicit zeros (%.2fx the %d non-zeros)",
+                                 label, c.block.description, bsr.blockCount, conversion.fillIn, conversion.fillRatio,
+                                 csr.nonzeros))
+            }
+        }
+        let csr = CSRMatrix(bsr: bsr)
+        let dense = config.formats.contains(.dense) ? DenseMatrix(bsr: bsr) : nil
+        return MatrixGroup(bsr: bsr, csr: csr, dense: dense, distribution: distribution, fillRatio: fill)
+    }
+
+    private func runCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> [BenchmarkEntry] {
+        let a = group.bsr
+        let m = a.rows, k = a.cols, n = c.n
+        var kernelName: String
+        var partition = "serial"
+        let call: () -> Void
+        let result: () -> DenseMatrix
+        switch c.format {
+        case .dense:
+            kernelName = "dense_f32_gemm__openblas"
+            DenseBaseline.setThreads(c.threads)
+            partition = "openblas \(c.threads) thread\(c.threads == 1 ? "" : "s")"
+            let dense = group.dense!
+            nonisolated(unsafe) var out = try DenseMatrix(zeros: m, n)
+            out.values = [Float](repeating: .nan, count: out.values.count)
+            call = { try! DenseBaseline.multiply(dense, b, into: &out) }
+            result = { out }
+        case .bsr, .csr:
+            let format: SparseFormat = c.format == .bsr ? .bsr : .csr
+            let kernel = try Kernel.select(format, block: c.format == .bsr ? a.block : try BlockShape(square: 1), n: n)
+            kernelName = kernel.name
+            let operand: SparseOperand = c.format == .bsr ? .bsr(a) : .csr(group.csr)
+            var threads = c.threads
+            if threads > 1 {
+                // Below a work threshold derived from the dispatch overhead, run serially.
+                let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
+                let t1 = BlockSparse.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
+                    .summary.median
+                let overhead = peak?.dispatchOverhead ?? MachinePeak.dispatchOverhead(threads: threads)
+                if t1 < 10 * overhead {
+                    threads = 1
+                    partition = String(format: "serial (work %.1f us < 10 x dispatch overhead %.1f us)", t1 * 1e6, overhead * 1e6)
+                }
+            }
+            let driver = try ParallelSpMM(operand, b, kernel: kernel,
+                                          options: DriverOptions(threads: threads, strategy: config.strategy,
+                                                                 bPlacement: config.bPlacement))
+            if threads > 1 {
+                partition = "\(config.strategy.rawValue) \(driver.partitionCount) partitions"
+                    + (driver.plan.columnSlices > 1 ? " (N split \(driver.plan.columnSlices))" : "")
+            }
+            call = { driver.run() }
+            result = { driver.result() }
+        }
+
+        // Verify first: a number is only reported after its result checks out.
+        call()
+        let verification = result().values.withUnsafeBufferPointer { reference.verify($0, ld: n) }
+        let usefulFlops = 2.0 * Double(a.storedLogicalElements) * Double(n)
+        let effectiveFlops = 2.0 * Double(m) * Double(k) * Double(n)
+        let bytes = movedBytes(c.format, group: group, n: n)
+        var base = BenchmarkEntry(
+            name: c.name, run_name: c.name, run_type: "aggregate", aggregate_name: "median", repetitions: 0,
+            repetition_index: nil, threads: c.threads, iterations: 0, real_time: 0, cpu_time: 0, time_unit: "ns",
+            format: c.format.rawValue, kernel: kernelName, block_rows: a.block.rows, block_cols: a.block.cols,
+            m: m, k: k, n: n, sparsity: c.sparsity ?? (1 - Double(a.storedLogicalElements) / Double(max(1, m * k))),
+            achieved_sparsity: 1 - Double(a.storedLogicalElements) / Double(max(1, m * k)),
+            distribution: group.distribution, matrix: config.sources[c.source].label, partition: partition,
+            useful_gflops: 0, effective_gflops: 0, gbytes_per_second: 0, percent_of_peak: nil, speedup_vs_dense: nil,
+            speedup_vs_csr: nil, verified: verification.passed, max_abs_error: verification.maxAbsoluteError,
+            max_rel_error: verification.maxRelativeError, fill_ratio: group.fillRatio,
+            error_occurred: nil, error_message: nil)
+        guard verification.passed else {
+            failures.append("\(c.name) [\(kernelName)]: \(verification)")
+            base.error_occurred = true
+            base.error_message = "verification failed: \(verification)"
+            return [base]
+        }
+
+        let measurement = BlockSparse.measure(config.timing, call)
+        let summary = measurement.summary
+        var entries: [BenchmarkEntry] = []
+        for (i, t) in measurement.perCall.enumerated() {
+            var e = base
+            e.name = c.name
+            e.run_type = "iteration"
+            e.aggregate_name = nil
+            e.repetitions = measurement.perCall.count
+            e.repetition_index = i
+            e.iterations = measurement.callsPerRepetition
+            e.real_time = t * 1e9
+            e.cpu_time = t * 1e9
+            fillRates(&e, seconds: t, useful: usefulFlops, effective: effectiveFlops, bytes: bytes, threads: c.threads)
+            entries.append(e)
+        }
+        let aggregates: [(String, Double)] = [("median", summary.median), ("mean", summary.mean), ("min", summary.min),
+                                              ("max", summary.max), ("mad", summary.mad), ("stddev", summary.stddev)]
+        for (label, t) in aggregates {
+            var e = base
+            e.name = c.name + "_" + label
+            e.aggregate_name = label
+            e.repetitions = measurement.perCall.count
+            e.iterations = measurement.perCall.count
+            e.real_time = t * 1e9
+            e.cpu_time = t * 1e9
+            if label != "mad" && label != "stddev" {
+                fillRates(&e, seconds: t, useful: usefulFlops, effective: effectiveFlops, bytes: bytes, threads: c.threads)
+            }
+            entries.append(e)
+        }
+        // Median-last so onCaseFinished sees the median entry; speedups use
+        // the same-run medians of the other formats on this matrix.
+        let median = entries.first { $0.aggregate_name == "median" }!
+        entries.removeAll { $0.aggregate_name == "median" }
+        entries.append(median)
+        applySpeedups(to: &entries)
+        return entries
+    }
+
+    private func fillRates(_ e: inout BenchmarkEntry, seconds: Double, useful: Double, effective: Double, bytes: Double,
+                           threads: Int) {
+        guard seconds > 0 else { return }
+        e.useful_gflops = useful / seconds / 1e9
+        e.effective_gflops = effective / seconds / 1e9
+        e.gbytes_per_second = bytes / seconds / 1e9
+        if let peak {
+            // Peak for this many threads: the measured one-core figure, or the
+            // measured all-core figure once every probed core is in use.
+            let p = threads >= peak.threads ? peak.gflopsAllCores : peak.gflopsOneCore * Double(threads)
+            e.percent_of_peak = e.useful_gflops / p * 100
+        }
+    }
+
+    /// Compulsory traffic: A (values, indices, row pointers) once, B once, C written once.
+    private func movedBytes(_ format: CaseFormat, group: MatrixGroup, n: Int) -> Double {
+        let a = group.bsr
+        let aBytes: Double
+        switch format {
+        case .bsr: aBytes = Double(a.values.count * 4 + a.columnIndices.count * 4 + a.rowPointers.count * 4)
+        case .csr: aBytes = Double(group.csr.values.count * 8 + group.csr.rowPointers.count * 4)
+        case .dense: aBytes = Double(a.rows * a.cols * 4)
+        }
+        return aBytes + Double(a.cols * n * 4) + Double(a.rows * n * 4)
+    }
+
+    /// Fills speedup_vs_dense / speedup_vs_csr on `new` entries (and on the
+    /// earlier entries of the same matrix) from median times in this run.
+    private func applySpeedups(to new: inout [BenchmarkEntry]) {
+        func key(_ e: BenchmarkEntry) -> String {
+            "\(e.matrix)/\(e.block_rows)x\(e.block_cols)/\(e.sparsity)/\(e.n)/\(e.threads)"
+        }
+        let all = report.benchmarks + new
+        var medians: [String: [String: Double]] = [:]
+        for e in all where e.aggregate_name == "median" && e.error_occurred != true {
+            medians[key(e), default: [:]][e.format] = e.real_time
+        }
+        func update(_ e: inout BenchmarkEntry) {
+            guard let times = medians[key(e)], let own = (e.run_type == "aggregate" && e.aggregate_name == "median")
+                    ? times[e.format] : e.real_time as Double?, own > 0, e.error_occurred != true else { return }
+            if e.format != "dense", let d = times["dense"] { e.speedup_vs_dense = d / own }
+            if e.format != "csr", let c = times["csr"] { e.speedup_vs_csr = c / own }
+        }
+        for i in new.indices where new[i].run_type == "aggregate" && new[i].aggregate_name == "median" { update(&new[i]) }
+        for i in report.benchmarks.indices
+        where report.benchmarks[i].run_type == "aggregate" && report.benchmarks[i].aggregate_name == "median" {
+            update(&report.benchmarks[i])
+        }
+    }
+}
