@@ -1,7 +1,695 @@
 /* AVX2/FMA kernels (x86-64). Every function carries
  * __attribute__((target("avx2,fma"))) so the rest of the target stays
- * baseline x86-64. Registry rows: table_avx2_fma.h. */
+ * baseline x86-64. Registry rows: table_avx2_fma.h.
+ *
+ * SpMM structure (all BSR shapes come from one template, kb_bsr_drive):
+ *   - Block rows one at a time. When the B rows the matrix can touch exceed
+ *     KB_PANEL_BYTES, K is cut into L2-sized panels and groups of block rows
+ *     are swept once per panel (cursor per block row).
+ *   - A block row's blocks go in ranges of G blocks (G = 0: all); each range
+ *     is swept over all of N in chunks of NV ymm (tile_n = 8 * NV), and each
+ *     chunk over groups of R rows: an R x NV tile of C lives in ymm
+ *     accumulators over the range (reloaded from C between ranges).
+ *     Per block column kk: NV loads of B, R broadcasts of A, R * NV FMAs; the
+ *     4 x 3 step is inline asm (16 ymm exactly; compilers spilled).
+ *   - Small shapes (1 x c) split the kk loop over S independent accumulator
+ *     sets, so there are always >= 8 independent FMA chains (4-cycle latency
+ *     x 2 FMA pipes). The first chunk software-prefetches B rows ahead.
+ *   - Edges: the partial last block column (k % c != 0) is always the last
+ *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
+ *     B rows >= k are never read. Rows >= m are computed from the zero padding
+ *     of A but never loaded or stored. N tails use masked loads/stores, so
+ *     columns >= n are never touched.
+ *   - accumulate == 0 starts the accumulators at zero: C is never read.
+ */
 #include "kernelbench.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+/* Declarations from the table (checks the registered names and signatures). */
+#define KB_BSR(fn, isa, br, bc, tile, ncls)                                           \
+    void fn(const kb_bsr *, int32_t, int32_t, const float *, int64_t, float *, int64_t, \
+            int32_t, int32_t);
+#define KB_CSR(fn, isa, tile, ncls)                                                   \
+    void fn(const kb_csr *, int32_t, int32_t, const float *, int64_t, float *, int64_t, \
+            int32_t, int32_t);
+#include "table_avx2_fma.h"
+#undef KB_BSR
+#undef KB_CSR
+
+#define KB_AVX2 __attribute__((target("avx2,fma")))
+#define KB_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* Upper bounds of the compile-time tile parameters (array sizes). */
+#define KB_MAX_S 4
+#define KB_MAX_R 8
+#define KB_MAX_NV 4
+
+/* A scheduling boundary between the kk steps of the inner loop: without it
+ * the compiler interleaves the next step's loads with this step's FMAs and
+ * spills accumulators (16 ymm registers are exactly enough for a 4 x 3 tile). */
+#define KB_SCHED_BARRIER() __asm__ volatile("" ::: "memory")
+
+/* Software prefetch distance, in blocks, for a block of cc columns. */
+#ifndef KB_PF_ROWS
+#define KB_PF_ROWS 32
 #endif
+#define KB_PF_BLOCKS(cc) ((KB_PF_ROWS + (cc) - 1) / (cc))
+
+static inline int32_t kb_avx_min(int32_t a, int32_t b) { return a < b ? a : b; }
+
+static const int32_t kb_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                        0,  0,  0,  0,  0,  0,  0,  0};
+
+/* Lanes [0, cnt) set; cnt is clamped to [0, 8]. */
+KB_INLINE __m256i kb_mask(int32_t cnt) {
+    cnt = cnt < 0 ? 0 : (cnt > 8 ? 8 : cnt);
+    return _mm256_loadu_si256((const __m256i *)(kb_mask_src + 8 - cnt));
+}
+
+KB_INLINE __m256 kb_ld(const int masked, const float *p, __m256i mask) {
+    return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+
+KB_INLINE void kb_st(const int masked, float *p, __m256 v, __m256i mask) {
+    if (masked) _mm256_maskstore_ps(p, mask, v);
+    else _mm256_storeu_ps(p, v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* BSR SpMM                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* One kk step of a 4-row x 24-column tile, in assembly: 12 accumulators,
+ * 3 B vectors and 1 broadcast use all 16 ymm registers, which compilers do
+ * not allocate without spilling. a: A[row 0][kk]; lda: row stride of A. */
+KB_INLINE void kb_step_4x3(__m256 acc[KB_MAX_R][KB_MAX_NV], const float *a, int32_t lda,
+                           const float *b) {
+    /* operands: 12 read-write accumulators (count twice against GCC's limit
+     * of 30) + 4 address registers; the temporaries are fixed ymm12-15. */
+    const int64_t l4 = (int64_t)lda * 4;
+    const float *a2 = a + 2 * (int64_t)lda;
+    __asm__("vmovups (%[b]), %%ymm12\n\t"
+            "vmovups 32(%[b]), %%ymm13\n\t"
+            "vmovups 64(%[b]), %%ymm14\n\t"
+            "vbroadcastss (%[a]), %%ymm15\n\t"
+            "vfmadd231ps %%ymm12, %%ymm15, %[c00]\n\t"
+            "vfmadd231ps %%ymm13, %%ymm15, %[c01]\n\t"
+            "vfmadd231ps %%ymm14, %%ymm15, %[c02]\n\t"
+            "vbroadcastss (%[a],%[l4]), %%ymm15\n\t"
+            "vfmadd231ps %%ymm12, %%ymm15, %[c10]\n\t"
+            "vfmadd231ps %%ymm13, %%ymm15, %[c11]\n\t"
+            "vfmadd231ps %%ymm14, %%ymm15, %[c12]\n\t"
+            "vbroadcastss (%[a2]), %%ymm15\n\t"
+            "vfmadd231ps %%ymm12, %%ymm15, %[c20]\n\t"
+            "vfmadd231ps %%ymm13, %%ymm15, %[c21]\n\t"
+            "vfmadd231ps %%ymm14, %%ymm15, %[c22]\n\t"
+            "vbroadcastss (%[a2],%[l4]), %%ymm15\n\t"
+            "vfmadd231ps %%ymm12, %%ymm15, %[c30]\n\t"
+            "vfmadd231ps %%ymm13, %%ymm15, %[c31]\n\t"
+            "vfmadd231ps %%ymm14, %%ymm15, %[c32]"
+            : [c00] "+x"(acc[0][0]), [c01] "+x"(acc[0][1]), [c02] "+x"(acc[0][2]),
+              [c10] "+x"(acc[1][0]), [c11] "+x"(acc[1][1]), [c12] "+x"(acc[1][2]),
+              [c20] "+x"(acc[2][0]), [c21] "+x"(acc[2][1]), [c22] "+x"(acc[2][2]),
+              [c30] "+x"(acc[3][0]), [c31] "+x"(acc[3][1]), [c32] "+x"(acc[3][2])
+            : [b] "r"(b), [a] "r"(a), [a2] "r"(a2), [l4] "r"(l4)
+            : "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+}
+
+/* One R x (8*NV) tile of C over the blocks of one block row.
+ * ap0: row 0 of this group inside the first block; bstride: floats per block;
+ * cc: block columns (compile-time when BC != 0); nfull full blocks, then one
+ * partial block with tail_cols columns when tail_cols > 0. The last vector of
+ * the tile is masked when MASKED. */
+KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const int S,
+                           const float *ap0, int64_t bstride, const int32_t cc,
+                           const int32_t *cidx, int32_t nfull, int32_t tail_cols,
+                           const float *b, int64_t ldb, float *cp, int64_t ldc,
+                           int32_t rows_valid, int32_t accumulate, __m256i mask,
+                           const float *pfb, int32_t pfn, int32_t pfn_blocks) {
+    __m256 acc[KB_MAX_S][KB_MAX_R][KB_MAX_NV]; /* fixed sizes (no VLA); only [S][R][NV] used */
+#pragma GCC unroll 8
+    for (int s = 0; s < S; s++)
+#pragma GCC unroll 32
+        for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) acc[s][i][v] = _mm256_setzero_ps();
+    if (accumulate) {
+#pragma GCC unroll 32
+        for (int i = 0; i < R; i++)
+            if (i < rows_valid)
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++)
+                    acc[0][i][v] = kb_ld(MASKED && v == NV - 1, cp + i * ldc + 8 * v, mask);
+    }
+    const int64_t bblk = (int64_t)cc * ldb;
+    for (int32_t q = 0; q < nfull; q++) {
+        const float *ap = ap0 + q * bstride;
+        const float *bp = b + (int64_t)cidx[q] * bblk;
+        if (pfb != NULL && q + KB_PF_BLOCKS(cc) < pfn_blocks) {
+            /* software prefetch of the full-width B rows of a later block */
+            const float *pp = pfb + (int64_t)cidx[q + KB_PF_BLOCKS(cc)] * bblk;
+            for (int32_t kk = 0; kk < cc; kk++, pp += ldb)
+                for (int32_t off = 0; off < pfn; off += 16)
+                    _mm_prefetch((const char *)(pp + off), _MM_HINT_T0);
+        }
+#pragma GCC unroll 8
+        for (int32_t k0 = 0; k0 < cc; k0 += S) {
+#pragma GCC unroll 8
+            for (int s = 0; s < S; s++) {
+                const int32_t kk = k0 + s;
+                if (R == 4 && NV == 3 && !MASKED) {
+                    kb_step_4x3(acc[s], ap + kk, cc, bp + kk * ldb);
+                    continue;
+                }
+                __m256 bv[KB_MAX_NV];
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++)
+                    bv[v] = kb_ld(MASKED && v == NV - 1, bp + kk * ldb + 8 * v, mask);
+#pragma GCC unroll 32
+                for (int i = 0; i < R; i++) {
+                    const __m256 av = _mm256_broadcast_ss(ap + i * cc + kk);
+#pragma GCC unroll 8
+                    for (int v = 0; v < NV; v++)
+                        acc[s][i][v] = _mm256_fmadd_ps(av, bv[v], acc[s][i][v]);
+                }
+                KB_SCHED_BARRIER();
+            }
+        }
+    }
+    if (tail_cols > 0) {
+        const float *ap = ap0 + nfull * bstride;
+        const float *bp = b + (int64_t)cidx[nfull] * bblk;
+        for (int32_t kk = 0; kk < tail_cols; kk++) {
+            __m256 bv[KB_MAX_NV];
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                bv[v] = kb_ld(MASKED && v == NV - 1, bp + kk * ldb + 8 * v, mask);
+#pragma GCC unroll 32
+            for (int i = 0; i < R; i++) {
+                const __m256 av = _mm256_broadcast_ss(ap + i * cc + kk);
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++)
+                    acc[0][i][v] = _mm256_fmadd_ps(av, bv[v], acc[0][i][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int s = 1; s < S; s++)
+#pragma GCC unroll 32
+        for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) acc[0][i][v] = _mm256_add_ps(acc[0][i][v], acc[s][i][v]);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; i++)
+        if (i < rows_valid)
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                kb_st(MASKED && v == NV - 1, cp + i * ldc + 8 * v, acc[0][i][v], mask);
+}
+
+/* Row groups of a block with fewer than R rows left inside the block (generic
+ * shapes only): dispatch to a compile-time tile height. */
+#define KB_TILE_ARGS                                                                   \
+    ap0, bstride, cc, cidx, nfull, tail_cols, b, ldb, cp, ldc, rows_valid, accumulate, \
+        mask, pfb, pfn, pfn_blocks
+KB_INLINE void kb_bsr_tile_short(const int NV, const int MASKED, int32_t rr,
+                                 const float *ap0, int64_t bstride, const int32_t cc,
+                                 const int32_t *cidx, int32_t nfull, int32_t tail_cols,
+                                 const float *b, int64_t ldb, float *cp, int64_t ldc,
+                                 int32_t rows_valid, int32_t accumulate, __m256i mask,
+                                 const float *pfb, int32_t pfn, int32_t pfn_blocks) {
+    switch (rr) {
+    case 1: kb_bsr_tile(1, NV, MASKED, 1, KB_TILE_ARGS); break;
+    case 2: kb_bsr_tile(2, NV, MASKED, 1, KB_TILE_ARGS); break;
+    default: kb_bsr_tile(3, NV, MASKED, 1, KB_TILE_ARGS); break;
+    }
+}
+
+/* One column chunk (8 * NV columns, the last vector masked when MASKED) of
+ * one block row, over the blocks [cidx, cidx + nfull) plus the partial tail
+ * block. BR: compile-time block rows, 0 = read from `a`. */
+KB_INLINE void kb_bsr_pass(const int BR, const int R, const int NV, const int MASKED,
+                           const int S, int32_t r, int32_t rows, const int32_t cc,
+                           const float *ablk, int64_t bstride, const int32_t *cidx,
+                           int32_t nfull, int32_t tail_cols, const float *b, int64_t ldb,
+                           float *c, int64_t ldc, int32_t accumulate, __m256i mask,
+                           const float *pfb0, int32_t pfn, int32_t pfn_blocks) {
+    int32_t i0 = 0;
+    for (; i0 + R <= r && i0 < rows; i0 += R) {
+        const float *ap0 = ablk + (int64_t)i0 * cc;
+        float *cp = c + (int64_t)i0 * ldc;
+        const int32_t rows_valid = kb_avx_min(R, rows - i0);
+        const float *pfb = i0 == 0 ? pfb0 : NULL;
+        kb_bsr_tile(R, NV, MASKED, S, KB_TILE_ARGS);
+    }
+    if ((BR == 0 || BR % R != 0) && i0 < rows && i0 < r) {
+        const float *ap0 = ablk + (int64_t)i0 * cc;
+        float *cp = c + (int64_t)i0 * ldc;
+        const int32_t rows_valid = rows - i0;
+        const float *pfb = i0 == 0 ? pfb0 : NULL;
+        kb_bsr_tile_short(NV, MASKED, r - i0, KB_TILE_ARGS);
+    }
+}
+
+/* All columns of one block row over one range of its blocks: full chunks of
+ * 8 * NV columns, then the N tail as full vectors plus one masked vector.
+ * The first chunk also prefetches B rows of the blocks ahead. */
+#define KB_PASS_ARGS(bj, cj, msk, pf)                                                 \
+    r, rows, cc, ablk, bstride, cidx, nfull, tail_cols, bj, ldb, cj, ldc, accumulate, \
+        msk, pf, n, pfn_blocks
+KB_INLINE void kb_bsr_cols(const int BR, const int R, const int NV, const int S, int32_t r,
+                           int32_t rows, const int32_t cc, const float *ablk, int64_t bstride,
+                           const int32_t *cidx, int32_t nfull, int32_t tail_cols,
+                           int32_t pfn_blocks, const float *b, int64_t ldb, float *c,
+                           int64_t ldc, int32_t n, int32_t accumulate) {
+    const __m256i full = _mm256_set1_epi32(-1);
+    int32_t j = 0;
+    for (; j + 8 * NV <= n; j += 8 * NV)
+        kb_bsr_pass(BR, R, NV, 0, S, KB_PASS_ARGS(b + j, c + j, full, j == 0 ? b : NULL));
+    const int32_t vecs = (n - j) / 8;
+    if (vecs > 0) {
+        if (NV > 3 && vecs == 3)
+            kb_bsr_pass(BR, R, 3, 0, S, KB_PASS_ARGS(b + j, c + j, full, j == 0 ? b : NULL));
+        else if (NV > 2 && vecs == 2)
+            kb_bsr_pass(BR, R, 2, 0, S, KB_PASS_ARGS(b + j, c + j, full, j == 0 ? b : NULL));
+        else
+            for (int32_t t = 0; t < vecs; t++)
+                kb_bsr_pass(BR, R, 1, 0, S,
+                            KB_PASS_ARGS(b + j + 8 * t, c + j + 8 * t, full,
+                                         j + t == 0 ? b : NULL));
+        j += 8 * vecs;
+    }
+    if (j < n)
+        kb_bsr_pass(BR, R, 1, 1, S,
+                    KB_PASS_ARGS(b + j, c + j, kb_mask(n - j), j == 0 ? b : NULL));
+}
+
+/* The blocks [q, q_end) of block row br (plus the partial tail block when
+ * tail > 0), in ranges of G blocks (G = 0: all at once); each range is swept
+ * over all columns while its B rows are hot in L1. The accumulators start
+ * from C for every range but the first when acc0 == 0. */
+KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int NV,
+                            const int S, const int G, const kb_bsr *a, int32_t br,
+                            int32_t q, int32_t q_end, int32_t tail, const float *b,
+                            int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0) {
+    const int32_t r = BR ? BR : a->r;
+    const int32_t cc = BC ? BC : a->c;
+    const int64_t bstride = (int64_t)r * cc;
+    const int32_t row0 = br * r;
+    const int32_t rows = kb_avx_min(r, a->m - row0);
+    float *cb = c + (int64_t)row0 * ldc;
+    int32_t q0 = q;
+    do {
+        const int32_t nfull = G ? kb_avx_min(G, q_end - q0) : q_end - q0;
+        const int32_t tail_cols = q0 + nfull == q_end ? tail : 0;
+        kb_bsr_cols(BR, R, NV, S, r, rows, cc, a->values + (int64_t)q0 * bstride, bstride,
+                    a->col_idx + q0, nfull, tail_cols, q_end - q0, b, ldb, cb, ldc, n,
+                    acc0 || q0 > q);
+        q0 += nfull;
+    } while (q0 < q_end);
+}
+
+/* L2 blocking. When the rows of B that the matrix can touch do not fit in
+ * KB_PANEL_BYTES, K is cut into panels that do: block rows are taken in
+ * groups (their C rows, about KB_CGROUP_BYTES, stay in L2 too), and each group
+ * is swept once per panel, each block row resuming at a saved cursor. */
+#ifndef KB_PANEL_BYTES
+#define KB_PANEL_BYTES (256 * 1024)
+#endif
+#ifndef KB_CGROUP_BYTES
+#define KB_CGROUP_BYTES (128 * 1024)
+#endif
+#define KB_MAX_GROUP 256
+
+typedef void (*kb_range_fn)(const kb_bsr *a, int32_t br, int32_t q, int32_t q_end,
+                            int32_t tail, const float *b, int64_t ldb, float *c, int64_t ldc,
+                            int32_t n, int32_t acc0);
+
+KB_INLINE void kb_bsr_drive(const int BR, const int BC, kb_range_fn range, const kb_bsr *a,
+                            int32_t rb, int32_t re, const float *b, int64_t ldb, float *c,
+                            int64_t ldc, int32_t n, int32_t accumulate) {
+    const int32_t r = BR ? BR : a->r;
+    const int32_t cc = BC ? BC : a->c;
+    if (n <= 0) return;
+    int32_t kpart = a->k - (a->kb - 1) * cc;
+    if (kpart == cc) kpart = 0;
+    const int32_t *row_ptr = a->row_ptr, *col_idx = a->col_idx;
+    const int64_t rowbytes = (int64_t)n * (int64_t)sizeof(float);
+    int64_t panel = KB_PANEL_BYTES / (rowbytes * cc); /* block columns per panel */
+    if (panel < 1) panel = 1;
+    if (panel >= a->kb) {
+        for (int32_t br = rb; br < re; br++) {
+            const int32_t p0 = row_ptr[br];
+            int32_t p1 = row_ptr[br + 1], tail = 0;
+            if (kpart && p1 > p0 && col_idx[p1 - 1] == a->kb - 1) {
+                p1--;
+                tail = kpart;
+            }
+            if (accumulate && p1 == p0 && tail == 0) continue; /* C += 0 */
+            range(a, br, p0, p1, tail, b, ldb, c, ldc, n, accumulate);
+        }
+        return;
+    }
+    int64_t group = KB_CGROUP_BYTES / (rowbytes * r);
+    if (group < 1) group = 1;
+    if (group > KB_MAX_GROUP) group = KB_MAX_GROUP;
+    int32_t cursor[KB_MAX_GROUP];
+    for (int32_t g0 = rb; g0 < re; g0 += (int32_t)group) {
+        const int32_t g1 = (int32_t)(re - g0 > group ? g0 + group : re);
+        for (int32_t br = g0; br < g1; br++) cursor[br - g0] = row_ptr[br];
+        for (int64_t pc0 = 0; pc0 < a->kb; pc0 += panel) {
+            const int64_t pc1 = pc0 + panel;
+            const int32_t first = pc0 == 0;
+            for (int32_t br = g0; br < g1; br++) {
+                const int32_t q = cursor[br - g0], pend = row_ptr[br + 1];
+                int32_t qe = q;
+                while (qe < pend && col_idx[qe] < pc1) qe++;
+                cursor[br - g0] = qe;
+                int32_t tail = 0, qf = qe;
+                if (kpart && qe == pend && qe > q && col_idx[qe - 1] == a->kb - 1) {
+                    qf--;
+                    tail = kpart;
+                }
+                const int32_t acc0 = accumulate || !first;
+                if (acc0 && qe == q) continue; /* C += 0 */
+                range(a, br, q, qf, tail, b, ldb, c, ldc, n, acc0);
+            }
+        }
+    }
+}
+
+/* One instantiation per shape: the range worker (not inlined, so the two
+ * drive paths share it) and the kernel. */
+#define KB_DEF_BSR_SPMM(fn, BR, BC, R, NV, S, G)                                          \
+    static KB_AVX2 __attribute__((noinline)) void fn##_range(                             \
+        const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail,              \
+        const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0) {    \
+        kb_bsr_range(BR, BC, R, NV, S, G, a, br, q, q_end, tail, b, ldb, c, ldc, n, acc0); \
+    }                                                                                     \
+    KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b,  \
+                    int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) {  \
+        kb_bsr_drive(BR, BC, fn##_range, a, row_begin, row_end, b, ldb, c, ldc, n,       \
+                     accumulate);                                                         \
+    }
+
+/* Register tile R x 8*NV, S accumulator sets along kk, G blocks per range
+ * (0 = the whole block row). 8x8 and larger: ranges of whole blocks keep the
+ * B rows of a range in L1 (C tile reloaded per range); small blocks keep the
+ * C tile in registers across the whole block row.
+ *                  name                                BR  BC  R  NV  S  G */
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n24__avx2_fma,         8,  1, 4, 3, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n24__avx2_fma,       16,  1, 4, 3, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_generic_n24__avx2_fma,      0,  0, 4, 3, 1, 4)
+
+/* ------------------------------------------------------------------------ */
+/* BSR SpMV (n == 1)                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Row sums of 8 vectors: lane i of the result = sum of the lanes of v[i]. */
+KB_INLINE __m256 kb_hsum8(const __m256 v[8]) {
+    const __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                         _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* Writes y[i * ldy] for the first `cnt` rows of a block-row slice. */
+KB_INLINE void kb_spmv_out(const float *sums, int32_t cnt, float *y, int64_t ldy,
+                           int32_t accumulate) {
+    for (int32_t i = 0; i < cnt; i++) {
+        float *o = y + (int64_t)i * ldy;
+        *o = accumulate ? *o + sums[i] : sums[i];
+    }
+}
+
+/* SpMV over block rows [rb, rb + 1) ... one block row at a time. x is B's
+ * column 0 with unit stride (the caller checked ldb == 1); y is C's column 0
+ * with stride ldy. BR/BC: compile-time shape, 0 = runtime (generic). */
+KB_INLINE void kb_bsr_spmv_row(const int BR, const int BC, const kb_bsr *a, int32_t br,
+                               const float *x, float *y, int64_t ldy, int32_t accumulate) {
+    const int32_t r = BR ? BR : a->r;
+    const int32_t cc = BC ? BC : a->c;
+    const int64_t bstride = (int64_t)r * cc;
+    const int32_t row0 = br * r;
+    const int32_t rows = kb_avx_min(r, a->m - row0);
+    const int32_t p0 = a->row_ptr[br], p1 = a->row_ptr[br + 1];
+    const int32_t *cidx = a->col_idx;
+    const float *vals = a->values;
+    float *yb = y + (int64_t)row0 * ldy;
+    /* columns of block column j that exist (the last one may be partial) */
+#define KB_COLS(j) kb_avx_min(cc, a->k - (j) * cc)
+    float sums[8] __attribute__((aligned(32)));
+    if (BC == 1 && (BR == 4 || BR % 8 == 0)) {
+        /* column blocks: y[0..r) += A column * x[col], 4 chains */
+        for (int32_t i0 = 0; i0 < rows; i0 += 8) {
+            if (BR == 4) {
+                __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+                int32_t p = p0;
+                for (; p + 4 <= p1; p += 4) {
+                    s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), _mm_broadcast_ss(x + cidx[p]), s0);
+                    s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 1) * 4), _mm_broadcast_ss(x + cidx[p + 1]), s1);
+                    s2 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 2) * 4), _mm_broadcast_ss(x + cidx[p + 2]), s2);
+                    s3 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 3) * 4), _mm_broadcast_ss(x + cidx[p + 3]), s3);
+                }
+                for (; p < p1; p++)
+                    s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), _mm_broadcast_ss(x + cidx[p]), s0);
+                _mm_store_ps(sums, _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3)));
+            } else {
+                __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+                const float *v = vals + i0;
+                int32_t p = p0;
+                for (; p + 4 <= p1; p += 4) {
+                    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + p * bstride), _mm256_broadcast_ss(x + cidx[p]), s0);
+                    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(v + (p + 1) * bstride), _mm256_broadcast_ss(x + cidx[p + 1]), s1);
+                    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(v + (p + 2) * bstride), _mm256_broadcast_ss(x + cidx[p + 2]), s2);
+                    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(v + (p + 3) * bstride), _mm256_broadcast_ss(x + cidx[p + 3]), s3);
+                }
+                for (; p < p1; p++)
+                    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + p * bstride), _mm256_broadcast_ss(x + cidx[p]), s0);
+                _mm256_store_ps(sums, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+            }
+            kb_spmv_out(sums, kb_avx_min(8, rows - i0), yb + (int64_t)i0 * ldy, ldy, accumulate);
+        }
+    } else if (BC == 2 && BR == 2) {
+        /* [a00 a01 a10 a11] * [x0 x1 x0 x1], 4 chains */
+        __m128 s[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+        for (int32_t p = p0; p < p1; p++) {
+            const int32_t j = cidx[p];
+            __m128 xv;
+            if (KB_COLS(j) == 2) xv = _mm_castpd_ps(_mm_loaddup_pd((const double *)(x + 2 * j)));
+            else xv = _mm_set_ps(0.f, x[2 * j], 0.f, x[2 * j]);
+            s[p & 3] = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), xv, s[p & 3]);
+        }
+        const __m128 t = _mm_add_ps(_mm_add_ps(s[0], s[1]), _mm_add_ps(s[2], s[3]));
+        const __m128 h = _mm_hadd_ps(t, t); /* [y0 y1 y0 y1] */
+        _mm_store_ps(sums, h);
+        kb_spmv_out(sums, rows, yb, ldy, accumulate);
+    } else if (BC == 4 && (BR == 1 || BR == 4)) {
+        /* 4-column blocks: two block rows per ymm against [x x], 4 chains */
+        __m256 s[2][2] = {{_mm256_setzero_ps(), _mm256_setzero_ps()},
+                          {_mm256_setzero_ps(), _mm256_setzero_ps()}};
+        __m128 s1[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+        for (int32_t p = p0; p < p1; p++) {
+            const int32_t j = cidx[p];
+            const int32_t cols = KB_COLS(j);
+            const __m128 xv = cols == 4 ? _mm_loadu_ps(x + 4 * j)
+                                        : _mm_maskload_ps(x + 4 * j, _mm256_castsi256_si128(kb_mask(cols)));
+            if (BR == 1) {
+                s1[p & 3] = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), xv, s1[p & 3]);
+            } else {
+                const __m256 xx = _mm256_set_m128(xv, xv);
+                s[p & 1][0] = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), xx, s[p & 1][0]);
+                s[p & 1][1] = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), xx, s[p & 1][1]);
+            }
+        }
+        if (BR == 1) {
+            const __m128 t = _mm_add_ps(_mm_add_ps(s1[0], s1[1]), _mm_add_ps(s1[2], s1[3]));
+            const __m128 h = _mm_hadd_ps(t, t);
+            sums[0] = _mm_cvtss_f32(_mm_hadd_ps(h, h));
+        } else {
+            const __m256 u0 = _mm256_add_ps(s[0][0], s[1][0]); /* rows 0 | 1 */
+            const __m256 u1 = _mm256_add_ps(s[0][1], s[1][1]); /* rows 2 | 3 */
+            const __m256 h = _mm256_hadd_ps(u0, u1); /* r0 r0 r2 r2 | r1 r1 r3 r3 */
+            const __m256 h2 = _mm256_hadd_ps(h, h);  /* r0 r2 r0 r2 | r1 r3 r1 r3 */
+            float t[8] __attribute__((aligned(32)));
+            _mm256_store_ps(t, h2);
+            sums[0] = t[0]; sums[1] = t[4]; sums[2] = t[1]; sums[3] = t[5];
+        }
+        kb_spmv_out(sums, rows, yb, ldy, accumulate);
+    } else {
+        /* row dot products, 8 rows at a time (any shape) */
+        const int32_t nv = (cc + 7) / 8;
+        const int32_t crem = cc - 8 * (nv - 1); /* lanes of the last vector of a row */
+        const __m256i arow_mask = kb_mask(crem);
+        for (int32_t i0 = 0; i0 < rows; i0 += 8) {
+            const int32_t rr = kb_avx_min(8, r - i0); /* rows of this slice inside the block */
+            __m256 s[8];
+            for (int i = 0; i < 8; i++) s[i] = _mm256_setzero_ps();
+            for (int32_t p = p0; p < p1; p++) {
+                const int32_t j = cidx[p];
+                const int32_t cols = KB_COLS(j);
+                const float *xb = x + (int64_t)j * cc;
+                const float *ab = vals + p * bstride + (int64_t)i0 * cc;
+                for (int32_t v = 0; v < nv; v++) {
+                    const int32_t lanes = cols - 8 * v;
+                    if (lanes <= 0) break;
+                    const __m256 xv = lanes >= 8 ? _mm256_loadu_ps(xb + 8 * v)
+                                                 : _mm256_maskload_ps(xb + 8 * v, kb_mask(lanes));
+                    const int lastv = v == nv - 1 && crem != 8;
+#pragma GCC unroll 8
+                    for (int i = 0; i < 8; i++) {
+                        if ((BR == 0 || BR % 8 != 0) && i >= rr) break;
+                        const float *ar = ab + (int64_t)i * cc + 8 * v;
+                        const __m256 av = lastv ? _mm256_maskload_ps(ar, arow_mask) : _mm256_loadu_ps(ar);
+                        s[i] = _mm256_fmadd_ps(av, xv, s[i]);
+                    }
+                }
+            }
+            _mm256_store_ps(sums, kb_hsum8(s));
+            kb_spmv_out(sums, kb_avx_min(8, rows - i0), yb + (int64_t)i0 * ldy, ldy, accumulate);
+        }
+    }
+#undef KB_COLS
+}
+
+#define KB_DEF_BSR_SPMV(fn, spmm, BR, BC)                                                  \
+    KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b,   \
+                    int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) {   \
+        if (n != 1 || ldb != 1 || (BR != 0 && (a->r != BR || a->c != BC))) {             \
+            spmm(a, row_begin, row_end, b, ldb, c, ldc, n, accumulate);                    \
+            return;                                                                        \
+        }                                                                                  \
+        for (int32_t br = row_begin; br < row_end; br++)                                   \
+            kb_bsr_spmv_row(BR, BC, a, br, b, c, ldc, accumulate);                         \
+    }
+
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x2__avx2_fma, bsr_f32_spmm_b2x2_n24__avx2_fma, 2, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x4__avx2_fma, bsr_f32_spmm_b4x4_n24__avx2_fma, 4, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x8__avx2_fma, bsr_f32_spmm_b8x8_n24__avx2_fma, 8, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b16x16__avx2_fma, bsr_f32_spmm_b16x16_n24__avx2_fma, 16, 16)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b32x32__avx2_fma, bsr_f32_spmm_b32x32_n24__avx2_fma, 32, 32)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x4__avx2_fma, bsr_f32_spmm_b1x4_n24__avx2_fma, 1, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x1__avx2_fma, bsr_f32_spmm_b4x1_n24__avx2_fma, 4, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x1__avx2_fma, bsr_f32_spmm_b8x1_n24__avx2_fma, 8, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b16x1__avx2_fma, bsr_f32_spmm_b16x1_n24__avx2_fma, 16, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_generic__avx2_fma, bsr_f32_spmm_generic_n24__avx2_fma, 0, 0)
+
+/* ------------------------------------------------------------------------ */
+/* CSR                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* One row x (8 * NV) columns; nonzeros round-robin over SS accumulator sets
+ * (NV * SS >= 8 independent FMA chains). */
+KB_INLINE void kb_csr_tile(const int NV, const int SS, const int MASKED, const float *vals,
+                           const int32_t *cidx, int32_t nnz, const float *b, int64_t ldb,
+                           float *cp, int32_t accumulate, __m256i mask) {
+    __m256 acc[8][8]; /* [SS][NV], SS * NV <= 8 used */
+#pragma GCC unroll 8
+    for (int s = 0; s < SS; s++)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[s][v] = _mm256_setzero_ps();
+    if (accumulate)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[0][v] = kb_ld(MASKED && v == NV - 1, cp + 8 * v, mask);
+    int32_t p = 0;
+    for (; p + SS <= nnz; p += SS) {
+#pragma GCC unroll 8
+        for (int s = 0; s < SS; s++) {
+            const __m256 w = _mm256_broadcast_ss(vals + p + s);
+            const float *bp = b + (int64_t)cidx[p + s] * ldb;
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                acc[s][v] = _mm256_fmadd_ps(w, kb_ld(MASKED && v == NV - 1, bp + 8 * v, mask), acc[s][v]);
+        }
+    }
+    for (; p < nnz; p++) {
+        const __m256 w = _mm256_broadcast_ss(vals + p);
+        const float *bp = b + (int64_t)cidx[p] * ldb;
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++)
+            acc[0][v] = _mm256_fmadd_ps(w, kb_ld(MASKED && v == NV - 1, bp + 8 * v, mask), acc[0][v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+        __m256 t = acc[0][v];
+#pragma GCC unroll 8
+        for (int s = 1; s < SS; s++) t = _mm256_add_ps(t, acc[s][v]);
+        kb_st(MASKED && v == NV - 1, cp + 8 * v, t, mask);
+    }
+}
+
+KB_INLINE void kb_csr_pass(const int NV, const int SS, const int MASKED, const kb_csr *a, int32_t rb,
+                           int32_t re, const float *b, int64_t ldb, float *c, int64_t ldc,
+                           int32_t accumulate, __m256i mask) {
+    for (int32_t i = rb; i < re; i++) {
+        const int32_t p0 = a->row_ptr[i], p1 = a->row_ptr[i + 1];
+        if (accumulate && p1 == p0) continue;
+        kb_csr_tile(NV, SS, MASKED, a->values + p0, a->col_idx + p0, p1 - p0, b, ldb,
+                    c + (int64_t)i * ldc, accumulate, mask);
+    }
+}
+
+/* Column chunks of 8 * NV outermost (for N = 64: one chunk, so A streams
+ * once); the N tail as single vectors with 8 accumulator sets. */
+KB_INLINE void kb_csr_drive(const int NV, const int SS, const kb_csr *a, int32_t rb, int32_t re,
+                            const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n,
+                            int32_t accumulate) {
+    const __m256i full = _mm256_set1_epi32(-1);
+    int32_t j = 0;
+    for (; j + 8 * NV <= n; j += 8 * NV)
+        kb_csr_pass(NV, SS, 0, a, rb, re, b + j, ldb, c + j, ldc, accumulate, full);
+    for (; j + 8 <= n; j += 8)
+        kb_csr_pass(1, 8, 0, a, rb, re, b + j, ldb, c + j, ldc, accumulate, full);
+    if (j < n) kb_csr_pass(1, 8, 1, a, rb, re, b + j, ldb, c + j, ldc, accumulate, kb_mask(n - j));
+}
+
+KB_AVX2 void csr_f32_spmm_n64__avx2_fma(const kb_csr *a, int32_t row_begin, int32_t row_end,
+                                        const float *b, int64_t ldb, float *c, int64_t ldc,
+                                        int32_t n, int32_t accumulate) {
+    kb_csr_drive(8, 1, a, row_begin, row_end, b, ldb, c, ldc, n, accumulate);
+}
+
+/* CSR SpMV: 8 nonzeros at a time with a gather of x. */
+KB_AVX2 void csr_f32_spmv__avx2_fma(const kb_csr *a, int32_t row_begin, int32_t row_end,
+                                    const float *b, int64_t ldb, float *c, int64_t ldc,
+                                    int32_t n, int32_t accumulate) {
+    if (n != 1 || ldb != 1) {
+        csr_f32_spmm_n64__avx2_fma(a, row_begin, row_end, b, ldb, c, ldc, n, accumulate);
+        return;
+    }
+    for (int32_t i = row_begin; i < row_end; i++) {
+        const int32_t p0 = a->row_ptr[i], p1 = a->row_ptr[i + 1];
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+        int32_t p = p0;
+        for (; p + 16 <= p1; p += 16) {
+            const __m256i i0 = _mm256_loadu_si256((const __m256i *)(a->col_idx + p));
+            const __m256i i1 = _mm256_loadu_si256((const __m256i *)(a->col_idx + p + 8));
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a->values + p), _mm256_i32gather_ps(b, i0, 4), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a->values + p + 8), _mm256_i32gather_ps(b, i1, 4), s1);
+        }
+        for (; p < p1; p += 8) {
+            const __m256i m = kb_mask(p1 - p);
+            const __m256i idx = _mm256_maskload_epi32(a->col_idx + p, m);
+            const __m256 x = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), b, idx, _mm256_castsi256_ps(m), 4);
+            s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a->values + p, m), x, s0);
+        }
+        const __m256 t = _mm256_add_ps(s0, s1);
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+        h = _mm_hadd_ps(h, h);
+        h = _mm_hadd_ps(h, h);
+        float *o = c + (int64_t)i * ldc;
+        *o = accumulate ? *o + _mm_cvtss_f32(h) : _mm_cvtss_f32(h);
+    }
+}
+
+#endif /* __x86_64__ */

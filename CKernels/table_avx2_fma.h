@@ -1,1 +1,27 @@
-/* Registry rows for the AVX2/FMA kernels (x86-64 only); see table_scalar.h. */
+/* Registry rows for the AVX2/FMA kernels (x86-64 only); see table_scalar.h.
+ *   KB_BSR(function, isa, block_rows, block_cols, tile_n, n_class)
+ *   KB_CSR(function, isa, tile_n, n_class)
+ * SpMM kernels: register tile of 24 columns (N tails masked); the N = 1 rows
+ * fall back to the SpMM kernel of their shape when n != 1 or ldb != 1. */
+KB_BSR(bsr_f32_spmm_b2x2_n24__avx2_fma, KB_ISA_AVX2_FMA, 2, 2, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b4x4_n24__avx2_fma, KB_ISA_AVX2_FMA, 4, 4, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b8x8_n24__avx2_fma, KB_ISA_AVX2_FMA, 8, 8, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b16x16_n24__avx2_fma, KB_ISA_AVX2_FMA, 16, 16, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b32x32_n24__avx2_fma, KB_ISA_AVX2_FMA, 32, 32, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b1x4_n24__avx2_fma, KB_ISA_AVX2_FMA, 1, 4, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b4x1_n24__avx2_fma, KB_ISA_AVX2_FMA, 4, 1, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b8x1_n24__avx2_fma, KB_ISA_AVX2_FMA, 8, 1, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_b16x1_n24__avx2_fma, KB_ISA_AVX2_FMA, 16, 1, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmm_generic_n24__avx2_fma, KB_ISA_AVX2_FMA, 0, 0, 24, KB_N_ANY)
+KB_BSR(bsr_f32_spmv_b2x2__avx2_fma, KB_ISA_AVX2_FMA, 2, 2, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b4x4__avx2_fma, KB_ISA_AVX2_FMA, 4, 4, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b8x8__avx2_fma, KB_ISA_AVX2_FMA, 8, 8, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b16x16__avx2_fma, KB_ISA_AVX2_FMA, 16, 16, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b32x32__avx2_fma, KB_ISA_AVX2_FMA, 32, 32, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b1x4__avx2_fma, KB_ISA_AVX2_FMA, 1, 4, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b4x1__avx2_fma, KB_ISA_AVX2_FMA, 4, 1, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b8x1__avx2_fma, KB_ISA_AVX2_FMA, 8, 1, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_b16x1__avx2_fma, KB_ISA_AVX2_FMA, 16, 1, 1, KB_N_ONE)
+KB_BSR(bsr_f32_spmv_generic__avx2_fma, KB_ISA_AVX2_FMA, 0, 0, 1, KB_N_ONE)
+KB_CSR(csr_f32_spmm_n64__avx2_fma, KB_ISA_AVX2_FMA, 64, KB_N_ANY)
+KB_CSR(csr_f32_spmv__avx2_fma, KB_ISA_AVX2_FMA, 1, KB_N_ONE)
