@@ -9,11 +9,13 @@ SWIFT ?= swift
 run: deps
 	$(SWIFT) run -c release kernelbench
 
-## Runs every test: Swift tests, then the C kernel tests (native and NEON under qemu-aarch64).
+## Runs every test: Swift tests, the C kernel tests (native and NEON under
+## qemu-aarch64), and a tiny filtered Google Benchmark run checked for valid JSON.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bash scripts/test-ckernels.sh
+	bash scripts/test-microbench.sh
 
 deps:
 	@bash scripts/install-deps.sh
@@ -29,6 +31,10 @@ test-swift: deps
 
 test-ckernels: deps
 	bash scripts/test-ckernels.sh
+
+## A short Google Benchmark run over the LeNet-300-100 layers (see README for filters).
+microbench: deps
+	$(SWIFT) run -c release microbench --shapes=lenet300100 --sparsities=90 --ns=1,64 --cache=warm --benchmark_min_time=0.05
 
 clean:
 	rm -rf .build .build-*

@@ -25,11 +25,12 @@ public struct Summary: Sendable, Codable, Equatable {
         precondition(!samples.isEmpty, "summary of no samples")
         let sorted = samples.sorted()
         count = sorted.count
-        median = Summary.median(sorted)
+        let centre = Summary.median(sorted)
+        median = centre
         min = sorted.first!
         max = sorted.last!
         mean = sorted.reduce(0, +) / Double(count)
-        mad = Summary.median(sorted.map { abs($0 - sorted[sorted.count / 2]) }.sorted())
+        mad = Summary.median(sorted.map { abs($0 - centre) }.sorted())
         let m = mean
         stddev = count > 1 ? (sorted.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(count - 1)).squareRoot() : 0
     }

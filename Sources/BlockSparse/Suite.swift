@@ -40,12 +40,14 @@ public struct SuiteConfig: Sendable {
     public var seed: UInt64
     /// Regular expression on case names; nil runs everything.
     public var filter: String?
-    public var strategy: PartitionStrategy
+    /// Partitioning strategies; multi-threaded sparse cases run once per
+    /// strategy (names of non-balanced runs end in `/equal-rows`).
+    public var strategies: [PartitionStrategy]
     public var bPlacement: BPlacement?
 
     public init(sources: [MatrixSource], blocks: [BlockShape], sparsities: [Double], ns: [Int], threads: [Int],
                 formats: [CaseFormat] = CaseFormat.allCases, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
-                filter: String? = nil, strategy: PartitionStrategy = .balanced, bPlacement: BPlacement? = nil) {
+                filter: String? = nil, strategies: [PartitionStrategy] = [.balanced], bPlacement: BPlacement? = nil) {
         self.sources = sources
         self.blocks = blocks
         self.sparsities = sparsities
@@ -55,16 +57,17 @@ public struct SuiteConfig: Sendable {
         self.timing = timing
         self.seed = seed
         self.filter = filter
-        self.strategy = strategy
+        self.strategies = strategies
         self.bPlacement = bPlacement
     }
 
     /// Name of a case: stable across kernel changes, so runs can be compared.
     /// `bsr/4096x4096/b8x8/s90/n64/threads:1`
     public static func caseName(format: CaseFormat, source: String, block: BlockShape, sparsity: Double?, n: Int,
-                                threads: Int) -> String {
+                                threads: Int, strategy: PartitionStrategy = .balanced) -> String {
         let s = sparsity.map { "s" + percentLabel($0) } ?? "real"
-        return "\(format.rawValue)/\(source)/b\(block)/\(s)/n\(n)/threads:\(threads)"
+        let suffix = strategy == .balanced ? "" : "/" + strategy.rawValue
+        return "\(format.rawValue)/\(source)/b\(block)/\(s)/n\(n)/threads:\(threads)" + suffix
     }
 
     static func percentLabel(_ s: Double) -> String {
@@ -82,6 +85,7 @@ public struct PlannedCase: Sendable {
     public let sparsity: Double?
     public let n: Int
     public let threads: Int
+    public let strategy: PartitionStrategy
     /// Relative cost estimate for the ETA (multiply-adds timed, roughly).
     public let weight: Double
 }
@@ -111,6 +115,9 @@ public final class SuiteRunner {
     public var onCaseFinished: ((BenchmarkReport, BenchmarkEntry) throws -> Void)?
     /// Called for one-line notices (fill-in, serial fallback, placement).
     public var onNotice: ((String) -> Void)?
+    /// Tests only: perturb one output element before verification, to prove
+    /// that a mismatch is recorded and never timed.
+    var corruptResultForTesting = false
 
     public init(config: SuiteConfig, context: MachineContext, peak: MachinePeak?) {
         self.config = config
@@ -140,8 +147,11 @@ public final class SuiteRunner {
                         for format in config.formats {
                             if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
                             for t in config.threads {
+                              // Strategies only differ for threaded sparse cases.
+                              let strategies = (t > 1 && format != .dense) ? config.strategies : [config.strategies[0]]
+                              for strategy in strategies {
                                 let name = SuiteConfig.caseName(format: format, source: source.label, block: block,
-                                                                sparsity: s, n: n, threads: t)
+                                                                sparsity: s, n: n, threads: t, strategy: strategy)
                                 if let regex, regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
                                     continue
                                 }
@@ -149,8 +159,9 @@ public final class SuiteRunner {
                                 let mk = Double(source.rows) * Double(source.cols)
                                 let work = format == .dense ? mk * Double(n) / 8 : mk * density * Double(n)
                                 cases.append(PlannedCase(name: name, format: format, source: si, block: block,
-                                                         sparsity: s, n: n, threads: t,
+                                                         sparsity: s, n: n, threads: t, strategy: strategy,
                                                          weight: work / Double(t) + mk * density + 2e6))
+                              }
                             }
                         }
                     }
@@ -163,17 +174,17 @@ public final class SuiteRunner {
     /// Bytes the largest group needs (A in three formats, B, C, reference),
     /// checked against available memory before anything is allocated.
     public func checkMemory(_ cases: [PlannedCase]) throws {
-        var worst = 0
+        var worst = 0.0  // Double: absurd shapes must not overflow before they are refused
         for c in cases {
             let source = config.sources[c.source]
-            let mk = source.rows * source.cols
+            let mk = Double(source.rows) * Double(source.cols)
             let density = 1 - (c.sparsity ?? 0)
-            var bytes = Int(Double(mk) * density * 4 * 2.2)  // BSR + CSR values and indices
+            var bytes = mk * density * 4 * 2.2  // BSR + CSR values and indices
             if config.formats.contains(.dense) { bytes += mk * 4 }
-            bytes += source.cols * c.n * 4 * 2 + source.rows * c.n * (4 * 3 + 8 * 2)
+            bytes += Double(source.cols) * Double(c.n) * 8 + Double(source.rows) * Double(c.n) * 28
             worst = max(worst, bytes)
         }
-        try BlockSparse.checkMemory(worst, what: "the largest benchmark case")
+        try BlockSparse.checkMemory(worst >= Double(Int.max) ? Int.max : Int(worst), what: "the largest benchmark case")
     }
 
     /// Runs every planned case in order, grouping those that share a matrix.
@@ -282,10 +293,10 @@ public final class SuiteRunner {
                 }
             }
             let driver = try ParallelSpMM(operand, b, kernel: kernel,
-                                          options: DriverOptions(threads: threads, strategy: config.strategy,
+                                          options: DriverOptions(threads: threads, strategy: c.strategy,
                                                                  bPlacement: config.bPlacement))
             if threads > 1 {
-                partition = "\(config.strategy.rawValue) \(driver.partitionCount) partitions"
+                partition = "\(c.strategy.rawValue) \(driver.partitionCount) partitions"
                     + (driver.plan.columnSlices > 1 ? " (N split \(driver.plan.columnSlices))" : "")
             }
             call = { driver.run() }
@@ -294,7 +305,9 @@ public final class SuiteRunner {
 
         // Verify first: a number is only reported after its result checks out.
         call()
-        let verification = result().values.withUnsafeBufferPointer { reference.verify($0, ld: n) }
+        var output = result()
+        if corruptResultForTesting, !output.values.isEmpty { output.values[0] += 1 }
+        let verification = output.values.withUnsafeBufferPointer { reference.verify($0, ld: n) }
         let usefulFlops = 2.0 * Double(a.storedLogicalElements) * Double(n)
         let effectiveFlops = 2.0 * Double(m) * Double(k) * Double(n)
         let bytes = movedBytes(c.format, group: group, n: n)
@@ -388,9 +401,10 @@ public final class SuiteRunner {
         func key(_ e: BenchmarkEntry) -> String {
             "\(e.matrix)/\(e.block_rows)x\(e.block_cols)/\(e.sparsity)/\(e.n)/\(e.threads)"
         }
+        func isBaseline(_ e: BenchmarkEntry) -> Bool { !e.run_name.hasSuffix("/" + PartitionStrategy.equalRows.rawValue) }
         let all = report.benchmarks + new
         var medians: [String: [String: Double]] = [:]
-        for e in all where e.aggregate_name == "median" && e.error_occurred != true {
+        for e in all where e.aggregate_name == "median" && e.error_occurred != true && isBaseline(e) {
             medians[key(e), default: [:]][e.format] = e.real_time
         }
         func update(_ e: inout BenchmarkEntry) {

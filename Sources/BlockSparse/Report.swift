@@ -1,0 +1,485 @@
+import Foundation
+
+// Renders a result file (``BenchmarkReport``) as Markdown, CSV or a
+// self-contained HTML page with inline SVG charts, and finds the sparsity at
+// which the sparse formats overtake dense BLAS.
+
+// MARK: - Output formats
+
+/// A file format `kernelbench report` can write.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case markdown = "md"
+    case html
+    case csv
+
+    /// The file extension (without the dot).
+    public var fileExtension: String { rawValue }
+
+    /// Parses a comma-separated list such as `"md,html"` (also accepting
+    /// `markdown`); duplicates are dropped, order is kept.
+    /// - Throws: ``InputError`` naming the unknown format.
+    public static func parseList(_ list: String) throws -> [ReportFormat] {
+        var formats: [ReportFormat] = []
+        for raw in list.split(separator: ",") {
+            let name = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let format = name == "markdown" ? .markdown : ReportFormat(rawValue: name) else {
+                throw InputError(source: "--format", "unknown report format '\(name)' (expected md, html or csv)")
+            }
+            if !formats.contains(format) { formats.append(format) }
+        }
+        guard !formats.isEmpty else { throw InputError(source: "--format", "no report format given (expected md, html or csv)") }
+        return formats
+    }
+}
+
+// MARK: - Break-even
+
+/// Where one sparse format and block shape overtakes dense BLAS for one
+/// matrix source, N and thread count: the sparsity at which the median
+/// `speedup_vs_dense` reaches 1, linearly interpolated between the two
+/// measured sparsities around the crossing.
+///
+/// At each measured sparsity the best kernel for the block shape (highest
+/// speed-up) is used. The crossing is the last one from below: above the
+/// reported sparsity, every measured point beats dense.
+public struct BreakEven: Sendable, Equatable {
+    /// A measured point: target sparsity and the best speed-up over dense there.
+    public struct Point: Sendable, Equatable {
+        public var sparsity: Double
+        public var speedup: Double
+        public var kernel: String
+    }
+
+    /// What the measurements say.
+    public enum Outcome: Sendable, Equatable {
+        /// Slower than dense below `sparsity`, faster from it on (interpolated).
+        case crosses(at: Double)
+        /// Faster than dense at every measured sparsity; `from` is the lowest measured.
+        case alwaysFaster(from: Double)
+        /// Slower than dense at every measured sparsity; `upTo` is the highest measured.
+        case neverFaster(upTo: Double)
+        /// Faster at some sparsities (`fasterAt`) but slower at the highest measured one.
+        case notAtHighest(fasterAt: [Double], upTo: Double)
+    }
+
+    /// Matrix source as shown in the report (the `matrix` label, plus the
+    /// distribution when the report holds several for that label).
+    public var source: String
+    public var matrix: String
+    public var distribution: String
+    /// "bsr" or "csr".
+    public var format: String
+    public var blockRows: Int
+    public var blockCols: Int
+    public var n: Int
+    public var threads: Int
+    /// The measured points, by increasing sparsity.
+    public var points: [Point]
+    public var outcome: Outcome
+
+    /// The break-even sparsity when the measurements cross 1, else nil.
+    public var sparsity: Double? {
+        if case .crosses(let s) = outcome { return s }
+        return nil
+    }
+
+    /// "8x8 BSR" or "CSR".
+    public var subject: String {
+        format == "csr" ? "CSR" : "\(blockRows)x\(blockCols) \(format.uppercased())"
+    }
+
+    /// Where it was measured: "4096x4096, N = 256, 1 thread".
+    public var setting: String {
+        "\(source), N = \(n), \(threads) thread\(threads == 1 ? "" : "s")"
+    }
+
+    /// One honest sentence, e.g. "8x8 BSR beats dense from 31% sparsity",
+    /// "CSR beats dense at every measured sparsity (>= 50%)" or
+    /// "4x4 BSR never beats dense up to 95%".
+    public var sentence: String {
+        switch outcome {
+        case .crosses(let s):
+            var text = "\(subject) beats dense from \(BreakEven.percent(s, points: points)) sparsity"
+            let below = points.filter { $0.sparsity < s && $0.speedup >= 1 }.map(\.sparsity)
+            if !below.isEmpty {
+                text += " (also at \(below.map(Fmt.percent).joined(separator: ", ")); the measured speed-ups are not monotone)"
+            }
+            return text
+        case .alwaysFaster(let from):
+            return "\(subject) beats dense at every measured sparsity (>= \(Fmt.percent(from)))"
+        case .neverFaster(let upTo):
+            return "\(subject) never beats dense up to \(Fmt.percent(upTo))"
+        case .notAtHighest(let at, let upTo):
+            return "\(subject) beats dense only at \(at.map(Fmt.percent).joined(separator: ", ")), "
+                + "not at higher measured sparsities (up to \(Fmt.percent(upTo)))"
+        }
+    }
+
+    /// An interpolated sparsity as a percentage: whole percent unless the
+    /// measured points are closer than two percentage points.
+    static func percent(_ s: Double, points: [Point]) -> String {
+        let xs = points.map(\.sparsity)
+        let closest = zip(xs, xs.dropFirst()).map { $1 - $0 }.min() ?? 1
+        if closest < 0.02 { return String(format: "%.1f%%", s * 100) }
+        return String(format: "%.0f%%", (s * 100).rounded())
+    }
+
+    /// Classifies measured points (any order; sparsities distinct).
+    static func outcome(of points: [Point]) -> Outcome? {
+        let p = points.sorted { $0.sparsity < $1.sparsity }
+        guard let last = p.last else { return nil }
+        if p.allSatisfy({ $0.speedup >= 1 }) { return .alwaysFaster(from: p[0].sparsity) }
+        if last.speedup < 1 {
+            let faster = p.filter { $0.speedup >= 1 }.map(\.sparsity)
+            return faster.isEmpty ? .neverFaster(upTo: last.sparsity) : .notAtHighest(fasterAt: faster, upTo: last.sparsity)
+        }
+        // The first index from which every point is >= 1; the one before it is < 1.
+        var j = p.count - 1
+        while j > 0 && p[j - 1].speedup >= 1 { j -= 1 }
+        let (a, b) = (p[j - 1], p[j])
+        let t = (1 - a.speedup) / (b.speedup - a.speedup)
+        return .crosses(at: a.sparsity + t * (b.sparsity - a.sparsity))
+    }
+}
+
+// MARK: - Renderer
+
+/// Renders a ``BenchmarkReport`` for people (Markdown, HTML) and
+/// spreadsheets (CSV). All functions are pure: they read only the report.
+public enum ReportRenderer {
+
+    /// The median entry of every run: the `median` aggregates, plus, for a
+    /// run with repetitions but no median aggregate, its middle repetition.
+    public static func medianEntries(_ r: BenchmarkReport) -> [BenchmarkEntry] {
+        var medians = r.aggregates("median")
+        let have = Set(medians.map(\.run_name))
+        var iterations: [String: [BenchmarkEntry]] = [:]
+        var order: [String] = []
+        for e in r.benchmarks where e.run_type == "iteration" && !have.contains(e.run_name) {
+            if iterations[e.run_name] == nil { order.append(e.run_name) }
+            iterations[e.run_name, default: []].append(e)
+        }
+        for name in order {
+            let runs = iterations[name]!.sorted { seconds($0) < seconds($1) }
+            medians.append(runs[(runs.count - 1) / 2])
+        }
+        return medians
+    }
+
+    /// `entry.real_time` in seconds (Google Benchmark's `time_unit`: ns, us, ms or s).
+    public static func seconds(_ e: BenchmarkEntry) -> Double {
+        switch e.time_unit {
+        case "ns": return e.real_time * 1e-9
+        case "us": return e.real_time * 1e-6
+        case "ms": return e.real_time * 1e-3
+        default: return e.real_time
+        }
+    }
+
+    /// Every median entry whose output did not match the reference.
+    public static func unverified(_ r: BenchmarkReport) -> [BenchmarkEntry] {
+        sorted(medianEntries(r)).filter { !$0.verified }
+    }
+
+    /// The break-even sparsity of every sparse format and block shape, per
+    /// matrix source, N and thread count (CSR counts as block 1x1). Groups
+    /// without any `speedup_vs_dense` are left out.
+    public static func breakEvens(_ r: BenchmarkReport) -> [BreakEven] {
+        let medians = medianEntries(r)
+        let sources = sourceLabels(medians)
+        struct Key: Hashable { var source, matrix, distribution, format: String; var br, bc, n, threads: Int }
+        var groups: [Key: [Double: BreakEven.Point]] = [:]
+        for e in medians where e.format != "dense" {
+            guard let s = e.speedup_vs_dense, s.isFinite, e.sparsity.isFinite else { continue }
+            let key = Key(source: sources[sourceKey(e)] ?? e.matrix, matrix: e.matrix, distribution: e.distribution,
+                          format: e.format, br: e.format == "csr" ? 1 : e.block_rows, bc: e.format == "csr" ? 1 : e.block_cols,
+                          n: e.n, threads: e.threads)
+            let point = BreakEven.Point(sparsity: e.sparsity, speedup: s, kernel: e.kernel)
+            if let old = groups[key]?[e.sparsity], old.speedup >= s { continue }
+            groups[key, default: [:]][e.sparsity] = point
+        }
+        var result: [BreakEven] = []
+        for (key, byS) in groups {
+            let points = byS.values.sorted { $0.sparsity < $1.sparsity }
+            guard let outcome = BreakEven.outcome(of: points) else { continue }
+            result.append(BreakEven(source: key.source, matrix: key.matrix, distribution: key.distribution,
+                                    format: key.format, blockRows: key.br, blockCols: key.bc, n: key.n,
+                                    threads: key.threads, points: points, outcome: outcome))
+        }
+        return result.sorted {
+            ($0.source, $0.n, $0.threads, formatRank($0.format), $0.blockRows * $0.blockCols, $0.blockRows)
+                < ($1.source, $1.n, $1.threads, formatRank($1.format), $1.blockRows * $1.blockCols, $1.blockRows)
+        }
+    }
+
+    // MARK: Grouping helpers
+
+    /// Orders dense, CSR, BSR, then anything else.
+    static func formatRank(_ f: String) -> Int {
+        switch f { case "dense": return 0; case "csr": return 1; case "bsr": return 2; default: return 3 }
+    }
+
+    static func sourceKey(_ e: BenchmarkEntry) -> String { e.matrix + "\u{1}" + e.distribution }
+
+    /// The label of each (matrix, distribution): the matrix label, with the
+    /// distribution appended when one label has several.
+    static func sourceLabels(_ entries: [BenchmarkEntry]) -> [String: String] {
+        var distributions: [String: Set<String>] = [:]
+        for e in entries { distributions[e.matrix, default: []].insert(e.distribution) }
+        var labels: [String: String] = [:]
+        for e in entries {
+            labels[sourceKey(e)] = (distributions[e.matrix]?.count ?? 0) > 1 ? "\(e.matrix) (\(e.distribution))" : e.matrix
+        }
+        return labels
+    }
+
+    /// Median entries grouped by matrix source, sources in first-seen order.
+    static func bySource(_ entries: [BenchmarkEntry]) -> [(source: String, entries: [BenchmarkEntry])] {
+        let labels = sourceLabels(entries)
+        var order: [String] = []
+        var groups: [String: [BenchmarkEntry]] = [:]
+        for e in entries {
+            let label = labels[sourceKey(e)] ?? e.matrix
+            if groups[label] == nil { order.append(label) }
+            groups[label, default: []].append(e)
+        }
+        return order.map { ($0, sorted(groups[$0]!)) }
+    }
+
+    /// Table order: N, threads, sparsity, then dense, CSR, BSR by block size, then kernel.
+    static func sorted(_ entries: [BenchmarkEntry]) -> [BenchmarkEntry] {
+        entries.sorted { a, b in
+            if a.matrix != b.matrix { return a.matrix < b.matrix }
+            if a.distribution != b.distribution { return a.distribution < b.distribution }
+            if a.n != b.n { return a.n < b.n }
+            if a.threads != b.threads { return a.threads < b.threads }
+            if a.sparsity != b.sparsity { return a.sparsity < b.sparsity }
+            if formatRank(a.format) != formatRank(b.format) { return formatRank(a.format) < formatRank(b.format) }
+            if a.block_rows * a.block_cols != b.block_rows * b.block_cols { return a.block_rows * a.block_cols < b.block_rows * b.block_cols }
+            if a.block_rows != b.block_rows { return a.block_rows < b.block_rows }
+            if a.kernel != b.kernel { return a.kernel < b.kernel }
+            return a.partition < b.partition
+        }
+    }
+
+    /// "8x8", "1x1" for CSR, "–" for dense.
+    static func blockLabel(_ e: BenchmarkEntry) -> String {
+        switch e.format {
+        case "dense": return "–"
+        case "csr": return "1x1"
+        default: return "\(e.block_rows)x\(e.block_cols)"
+        }
+    }
+
+    /// The other aggregates of a run, by aggregate name.
+    static func aggregatesByRun(_ r: BenchmarkReport) -> [String: [String: BenchmarkEntry]] {
+        var map: [String: [String: BenchmarkEntry]] = [:]
+        for e in r.benchmarks where e.run_type == "aggregate" {
+            if let name = e.aggregate_name { map[e.run_name, default: [:]][name] = e }
+        }
+        return map
+    }
+
+    /// Seconds of every repetition of each run.
+    static func iterationSeconds(_ r: BenchmarkReport) -> [String: [Double]] {
+        var map: [String: [Double]] = [:]
+        for e in r.benchmarks where e.run_type == "iteration" { map[e.run_name, default: []].append(seconds(e)) }
+        return map
+    }
+
+    /// Context lines shared by Markdown and HTML: (label, value).
+    static func contextRows(_ c: MachineContext) -> [(String, String)] {
+        var rows: [(String, String)] = [
+            ("CPU", c.cpu_model + (c.mhz_per_cpu > 0 ? " (\(c.mhz_per_cpu) MHz)" : "")),
+            ("ISA", "dispatch \(c.dispatch_isa); features: \(c.isa_features.isEmpty ? "none reported" : c.isa_features.joined(separator: " "))"),
+            ("Cores", "\(c.cores_available) usable of \(c.num_cpus) online, SMT \(c.smt)"),
+            ("NUMA", "\(c.numa_nodes) node\(c.numa_nodes == 1 ? "" : "s"), placement: \(c.numa_placement)"),
+            ("Frequency governor", c.frequency_governor + (c.cpu_scaling_enabled ? " (frequency scaling enabled)" : "")),
+            ("Build", "\(c.build_configuration); Swift \(c.swift_version); kernels: \(c.compiler)"),
+            ("OpenBLAS", "\(c.openblas_config) (\(c.openblas_threads) thread\(c.openblas_threads == 1 ? "" : "s"))"),
+        ]
+        if let p = c.peak {
+            rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core, \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"))
+            rows.append(("Bandwidth", "\(Fmt.sig(p.triadGBps)) GB/s STREAM triad (\(p.threads) thread\(p.threads == 1 ? "" : "s"))"))
+            rows.append(("Dispatch overhead", "\(Fmt.time(p.dispatchOverhead)) per empty parallel region"))
+        } else {
+            rows.append(("Peak", "not measured"))
+        }
+        rows.append(("Git revision", c.git_revision))
+        rows.append(("Date", c.date))
+        rows.append(("Host", c.host_name))
+        return rows
+    }
+
+    /// Warnings about how the numbers were taken.
+    static func contextWarnings(_ c: MachineContext) -> [String] {
+        var w: [String] = []
+        if c.build_configuration != "release" {
+            w.append("Built in \(c.build_configuration) configuration: the Swift driver was not optimised; timings may be inflated.")
+        }
+        if c.git_revision.hasSuffix("-dirty") { w.append("Measured from a checkout with uncommitted changes (\(c.git_revision)).") }
+        return w
+    }
+
+    static func describe(_ e: BenchmarkEntry) -> String {
+        "\(e.matrix) \(e.format) \(blockLabel(e)) `\(e.kernel)` sparsity \(Fmt.percent(e.sparsity)) N=\(e.n) threads=\(e.threads)"
+            + " (max abs error \(String(format: "%.3g", e.max_abs_error)), max rel error \(String(format: "%.3g", e.max_rel_error)))"
+    }
+
+    // MARK: Markdown
+
+    /// A Markdown report: machine summary, break-even sentences and one
+    /// table per matrix source. Unverified results are flagged at the top.
+    public static func markdown(_ r: BenchmarkReport) -> String {
+        let medians = medianEntries(r)
+        var o = "# KernelBench report\n\n"
+        o += "BSR block-sparse × dense fp32 matrix multiplication against CSR and dense OpenBLAS. "
+        o += "All figures are medians over repetitions.\n\n"
+
+        let bad = unverified(r)
+        if !bad.isEmpty {
+            o += "> **⚠️ WARNING: \(bad.count) result\(bad.count == 1 ? "" : "s") FAILED verification against the reference. "
+            o += "Their timings are of a wrong answer and must not be used:**\n>\n"
+            for e in bad { o += "> - \(mdEscape(describe(e)))\n" }
+            o += "\n"
+        }
+        for w in contextWarnings(r.context) { o += "> **Note:** \(mdEscape(w))\n\n" }
+
+        o += "## Machine\n\n| | |\n|---|---|\n"
+        for (k, v) in contextRows(r.context) { o += "| \(k) | \(mdEscape(v)) |\n" }
+        o += "\n"
+
+        o += "## Break-even sparsity\n\n"
+        let evens = breakEvens(r)
+        if evens.isEmpty {
+            o += "No speed-ups over dense in this report.\n\n"
+        } else {
+            o += "The sparsity from which each format beats dense OpenBLAS, linearly interpolated between measured "
+            o += "sparsities (best kernel per block shape at each point).\n\n"
+            var lastSource: String?, lastSetting: String?
+            for b in evens {
+                if b.source != lastSource {
+                    o += (lastSource == nil ? "" : "\n") + "### \(mdEscape(b.source))\n\n"
+                    lastSource = b.source; lastSetting = nil
+                }
+                let setting = "N = \(b.n), \(b.threads) thread\(b.threads == 1 ? "" : "s")"
+                if setting != lastSetting { o += (lastSetting == nil ? "" : "\n") + "**\(setting)**\n\n"; lastSetting = setting }
+                o += "- \(mdEscape(b.sentence)).\n"
+            }
+            o += "\n"
+        }
+
+        o += "## Results\n\n"
+        if medians.isEmpty { o += "No results in this file.\n" }
+        for (source, entries) in bySource(medians) {
+            o += "### \(mdEscape(source))\n\n"
+            if let e = entries.first { o += "A is \(e.m) × \(e.k) (\(mdEscape(e.distribution)) distribution).\n\n" }
+            o += "| format | kernel | block | sparsity | N | threads | median time | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |\n"
+            o += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+            for e in entries {
+                let cells = [
+                    e.format, "`" + e.kernel.replacingOccurrences(of: "`", with: "'") + "`", blockLabel(e),
+                    Fmt.percent(e.sparsity), "\(e.n)", "\(e.threads)", Fmt.time(seconds(e)),
+                    Fmt.sig(e.useful_gflops), Fmt.sig(e.effective_gflops),
+                    e.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–",
+                    Fmt.factor(e.speedup_vs_dense), Fmt.factor(e.speedup_vs_csr),
+                    e.verified ? "yes" : "**NO ⚠️**",
+                ]
+                o += "| " + cells.map(mdCell).joined(separator: " | ") + " |\n"
+            }
+            o += "\n"
+        }
+        return o
+    }
+
+    /// Escapes text for Markdown prose and table cells.
+    static func mdEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+
+    static func mdCell(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+
+    // MARK: CSV
+
+    /// The CSV columns, in order.
+    public static let csvColumns = [
+        "name", "run_name", "matrix", "distribution", "format", "kernel", "block_rows", "block_cols", "m", "k", "n",
+        "sparsity", "achieved_sparsity", "partition", "threads", "repetitions",
+        "median_seconds", "min_seconds", "max_seconds", "mad_seconds",
+        "useful_gflops", "effective_gflops", "gbytes_per_second", "percent_of_peak",
+        "speedup_vs_dense", "speedup_vs_csr", "verified", "max_abs_error", "max_rel_error",
+    ]
+
+    /// One row per median entry with every KernelBench field and the
+    /// median, min, max and MAD time in seconds (RFC 4180 quoting; empty
+    /// cells for missing values). The min/max/MAD come from the run's
+    /// aggregates, or from its repetitions when those are missing.
+    public static func csv(_ r: BenchmarkReport) -> String {
+        let aggregates = aggregatesByRun(r)
+        let iterations = iterationSeconds(r)
+        var o = csvColumns.joined(separator: ",") + "\n"
+        func num(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
+        for e in sorted(medianEntries(r)) {
+            let agg = aggregates[e.run_name] ?? [:]
+            let reps = iterations[e.run_name] ?? []
+            let summary = reps.isEmpty ? nil : Summary(reps)
+            let fields: [String] = [
+                e.name, e.run_name, e.matrix, e.distribution, e.format, e.kernel, "\(e.block_rows)", "\(e.block_cols)",
+                "\(e.m)", "\(e.k)", "\(e.n)", num(e.sparsity), num(e.achieved_sparsity), e.partition, "\(e.threads)",
+                "\(e.repetitions)", num(seconds(e)),
+                num(agg["min"].map(seconds) ?? summary?.min), num(agg["max"].map(seconds) ?? summary?.max),
+                num(agg["mad"].map(seconds) ?? summary?.mad),
+                num(e.useful_gflops), num(e.effective_gflops), num(e.gbytes_per_second), num(e.percent_of_peak),
+                num(e.speedup_vs_dense), num(e.speedup_vs_csr), e.verified ? "true" : "false",
+                num(e.max_abs_error), num(e.max_rel_error),
+            ]
+            o += fields.map(csvField).joined(separator: ",") + "\n"
+        }
+        return o
+    }
+
+    /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    // MARK: Files
+
+    /// Writes `stem.md`, `stem.html` and/or `stem.csv` into `directory`
+    /// ("" for the current folder), each atomically. Checks every target
+    /// before writing any, so a refusal leaves nothing half-done.
+    /// - Returns: The written paths, in `formats` order.
+    /// - Throws: ``InputError`` naming a file that exists when `force` is
+    ///   false (or the input itself, `input`, which is never overwritten),
+    ///   or one that cannot be written.
+    public static func write(_ r: BenchmarkReport, stem: String, directory: String, formats: [ReportFormat],
+                             force: Bool, input: String? = nil) throws -> [String] {
+        let paths = formats.map { format -> (ReportFormat, String) in
+            let name = "\(stem).\(format.fileExtension)"
+            if directory.isEmpty { return (format, name) }
+            return (format, directory.hasSuffix("/") ? directory + name : directory + "/" + name)
+        }
+        for (_, path) in paths {
+            if let input, URL(fileURLWithPath: path).standardizedFileURL == URL(fileURLWithPath: input).standardizedFileURL {
+                throw InputError(source: path, "is the input result file; choose another --output folder")
+            }
+            if !force && FileManager.default.fileExists(atPath: path) {
+                throw InputError(source: path, "already exists; pass --force to overwrite it")
+            }
+        }
+        for (format, path) in paths {
+            let text: String
+            switch format {
+            case .markdown: text = markdown(r)
+            case .html: text = html(r)
+            case .csv: text = csv(r)
+            }
+            try writeAtomically(Data(text.utf8), to: path)
+        }
+        return paths.map(\.1)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import BlockSparse
+import Foundation
+
+/// `kernelbench`: the suite a user runs. Thin layer over BlockSparse.
+@main
+struct KernelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernelbench",
+        abstract: "Benchmark block-sparse (BSR) x dense matrix multiplication against CSR and dense BLAS.",
+        discussion: """
+            Every timed result is first verified against a Swift scalar reference. With no \
+            subcommand, `run` executes the default suite (see `kernelbench run --help`).
+
+            Exit codes: 0 success, 1 runtime failure (including a verification mismatch), \
+            2 bad usage or bad input.
+            Environment: KERNELBENCH_ISA=scalar|avx2_fma|neon forces the kernels' ISA.
+            """,
+        subcommands: [Run.self, List.self, Peak.self, Export.self, Report.self],
+        defaultSubcommand: Run.self
+    )
+
+    /// Parses, runs, and maps failures to one clear line and an exit code:
+    /// 2 for usage and input errors, 1 for runtime failures. Never a stack trace.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {  // --help, --version: ArgumentParser prints them
+                exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+            FileHandle.standardError.write(Data(("kernelbench: " + message.split(separator: "\n").joined(separator: "\n  ") + "\n").utf8))
+            FileHandle.standardError.write(Data("  (see `kernelbench --help`)\n".utf8))
+            Foundation.exit(2)
+        }
+        do {
+            try command.run()
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data("kernelbench: \(failure.message)\n".utf8))
+            Foundation.exit(failure.code)
+        } catch let error as InputError {
+            FileHandle.standardError.write(Data("kernelbench: \(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as MatrixError {
+            FileHandle.standardError.write(Data("kernelbench: \(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as ValidationError {
+            FileHandle.standardError.write(Data("kernelbench: \(error.message)\n".utf8))
+            Foundation.exit(2)
+        } catch {
+            // `--help` can come back as a help command whose run() throws a clean exit.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data("kernelbench: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+}
+
+/// A failure with its exit code: 1 runtime (e.g. verification mismatch), 2 usage/input.
+struct CLIFailure: Error {
+    var message: String
+    var code: Int32
+    static func runtime(_ message: String) -> CLIFailure { CLIFailure(message: message, code: 1) }
+    static func usage(_ message: String) -> CLIFailure { CLIFailure(message: message, code: 2) }
+}
+
+/// Writes a line to standard error (progress and notices never pollute stdout).
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import BlockSparse
+import Foundation
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the registered kernels and this machine's CPU, features, cores and NUMA nodes.",
+        discussion: "A kernel marked 'no' is registered but its ISA is missing on this CPU; dispatch skips it.")
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let context = MachineContext.current()
+        let kernels = Kernel.all
+        let dispatch = (try? Kernel.dispatchISA().rawValue) ?? "invalid KERNELBENCH_ISA"
+        if json {
+            struct Row: Encodable { let name, format, isa, block: String; let tile_n: Int; let spmv, runs_here: Bool }
+            struct Out: Encodable { let context: MachineContext; let kernels: [Row] }
+            let rows = kernels.map {
+                Row(name: $0.name, format: $0.format.rawValue, isa: $0.isa.rawValue,
+                    block: $0.block?.description ?? "any", tile_n: $0.tileN, spmv: $0.isSpMV, runs_here: $0.isSupported)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(Out(context: context, kernels: rows)), as: UTF8.self))
+            return
+        }
+        print("CPU:        \(context.cpu_model)")
+        print("Features:   \(context.isa_features.joined(separator: " "))")
+        print("Cores:      \(context.cores_available) usable of \(context.num_cpus) online, SMT \(context.smt)")
+        print("NUMA:       \(context.numa_nodes) node(s), placement: \(context.numa_placement)")
+        print("Dispatch:   \(dispatch)\(ProcessInfo.processInfo.environment["KERNELBENCH_ISA"].map { " (forced by KERNELBENCH_ISA=\($0))" } ?? "")")
+        print("Build:      \(context.build_configuration); kernels: \(context.compiler)")
+        print("OpenBLAS:   \(context.openblas_config)")
+        print("")
+        let width = max(6, kernels.map(\.name.count).max() ?? 0)
+        print("kernel".padding(toLength: width, withPad: " ", startingAt: 0) + "  format  isa       block  tile_n  n     runs here")
+        for k in kernels {
+            let cols = [
+                k.name.padding(toLength: width, withPad: " ", startingAt: 0),
+                k.format.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0),
+                k.isa.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0),
+                (k.block?.description ?? "any").padding(toLength: 5, withPad: " ", startingAt: 0),
+                String(k.tileN).padding(toLength: 6, withPad: " ", startingAt: 0),
+                (k.isSpMV ? "1" : "any").padding(toLength: 4, withPad: " ", startingAt: 0),
+                k.isSupported ? "yes" : "no (ISA missing)",
+            ]
+            print(cols.joined(separator: "  "))
+        }
+    }
+}
+
+struct Peak: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure this machine's FMA peak (one core, all cores), streaming bandwidth and dispatch overhead.",
+        discussion: """
+            The FMA probe runs independent FMA chains at the dispatch ISA (medians of 7 runs); the \
+            bandwidth probe is a STREAM triad over 384 MiB counted as 12 bytes per element. `run` \
+            measures the same numbers at start-up and reports every kernel as a fraction of them.
+            """)
+
+    @Option(help: "Threads for the all-core figures (default: the CPUs this process may use).")
+    var threads: Int?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if let t = threads, t < 1 || t > 4096 { throw ValidationError("--threads must be between 1 and 4096 (got \(t))") }
+    }
+
+    func run() throws {
+        let peak = MachinePeak.measure(threads: threads ?? Topology.detect().cpuCount)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(peak), as: UTF8.self))
+            return
+        }
+        print(String(format: "FMA peak, 1 core:        %7.1f GFLOP/s", peak.gflopsOneCore))
+        print(String(format: "FMA peak, %2d threads:     %7.1f GFLOP/s", peak.threads, peak.gflopsAllCores))
+        print(String(format: "Triad bandwidth:         %7.1f GB/s (%d threads)", peak.triadGBps, peak.threads))
+        print(String(format: "Empty concurrentPerform: %7.2f us (%d iterations)", peak.dispatchOverhead * 1e6, peak.threads))
+    }
+}

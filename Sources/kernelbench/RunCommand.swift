@@ -1,0 +1,448 @@
+import ArgumentParser
+import BlockSparse
+import Dispatch
+import Foundation
+
+/// Named suites: the axes `run` uses unless options override them.
+enum Suite: String, ExpressibleByArgument, CaseIterable {
+    /// The paper's story on this machine: a 4096x4096 layer and LeNet-300-100's layers.
+    case `default`
+    /// A small suite for smoke tests (seconds).
+    case quick
+    /// The fixed timing suite of `make perf-check` (single-thread, 9 repetitions).
+    case ci
+
+    var shapes: [(String, Int, Int)] {
+        switch self {
+        case .default: return [("4096x4096", 4096, 4096), ("lenet-fc1-300x784", 300, 784), ("lenet-fc2-100x300", 100, 300)]
+        case .quick: return [("512x512", 512, 512), ("lenet-fc2-100x300", 100, 300)]
+        case .ci: return [("1024x1024", 1024, 1024), ("lenet-fc1-300x784", 300, 784)]
+        }
+    }
+    var blocks: [String] {
+        switch self {
+        case .default: return ["1", "2", "4", "8", "16", "32"]
+        case .quick: return ["1", "4", "8"]
+        case .ci: return ["1", "4", "8", "16"]
+        }
+    }
+    var sparsities: [Double] {
+        switch self {
+        case .default: return [0.5, 0.7, 0.9, 0.95]
+        case .quick: return [0.5, 0.9]
+        case .ci: return [0.9]
+        }
+    }
+    var ns: [Int] {
+        switch self {
+        case .default: return [1, 64]
+        case .quick: return [1, 16]
+        case .ci: return [1, 64]
+        }
+    }
+    var threads: [String] { self == .ci ? ["1"] : ["1", "all"] }
+    var timing: TimingPolicy {
+        switch self {
+        case .default: return TimingPolicy(minRepetitions: 5, minTime: 0.04, warmup: 0.01)
+        case .quick: return TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)
+        case .ci: return TimingPolicy(minRepetitions: 9, minTime: 0.05, warmup: 0.01)
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a benchmark suite: BSR vs CSR vs dense on the same matrices, every result verified first.",
+        discussion: """
+            With no options this runs the default suite: a 4096x4096 layer and LeNet-300-100's layers \
+            (300x784, 100x300) x block sizes 1 (unstructured, CSR), 2, 4, 8, 16, 32 x sparsity 50/70/90/95% \
+            x N 1 and 64 x threads 1 and all. Options replace one axis of the chosen suite.
+
+            Each case is verified against the Swift reference (a mismatch fails the case and the exit code), \
+            then warmed up and repeated until both --repetitions and --min-time are met. Results (JSON in \
+            Google Benchmark's schema, plus Markdown, HTML and CSV) are rewritten atomically after every case, \
+            so an interrupted run keeps every completed case.
+
+            Examples:
+              kernelbench run --suite quick
+              kernelbench run --shape 2048x2048 --blocks 4,8,4x1 --sparsities 0.8,0.9 --n 64 --threads 1,2
+              kernelbench run --matrix A.mtx --blocks 2,4,8 --n 64
+              kernelbench run --safetensors model.safetensors --tensor fc1.weight --prune-to 0.9
+              kernelbench run --filter 'b8x8/s90'
+            """)
+
+    @Option(help: "Suite whose axes are used unless overridden (\(Suite.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var suite: Suite = .default
+
+    @Option(name: .customLong("shape"), parsing: .upToNextOption,
+            help: "Generated matrix shapes MxK (rows x cols of A), e.g. 4096x4096 300x784.")
+    var shapes: [String] = []
+
+    @Option(help: "Block sizes: b for square b x b, or RxC (e.g. 1,2,4,8,16,32,4x1). 1 = unstructured (CSR/dense only).")
+    var blocks: String?
+
+    @Option(help: "Target block sparsities in [0, 1], comma-separated (e.g. 0.5,0.9).")
+    var sparsities: String?
+
+    @Option(help: "Block distribution of generated matrices: uniform, powerlaw or banded.")
+    var distribution: BlockDistribution = .uniform
+
+    @Option(help: "Columns N of B and C, comma-separated (e.g. 1,64).")
+    var n: String?
+
+    @Option(help: "Thread counts, comma-separated; 'all' = the CPUs this process may use (e.g. 1,all).")
+    var threads: String?
+
+    @Option(help: "Formats to run: bsr, csr, dense (comma-separated).")
+    var formats: String = "bsr,csr,dense"
+
+    @Option(help: "Minimum timed repetitions per case (default: the suite's).")
+    var repetitions: Int?
+
+    @Option(name: .customLong("min-time"), help: "Minimum timed seconds per case (default: the suite's).")
+    var minTime: Double?
+
+    @Option(help: "Seed of the matrix generator (same seed, same matrices on every machine).")
+    var seed: UInt64 = 42
+
+    @Option(help: "Regular expression on case names (e.g. 'bsr/.*/b8x8/'); case names look like bsr/4096x4096/b8x8/s90/n64/threads:1.")
+    var filter: String?
+
+    @Option(parsing: .upToNextOption, help: "Matrix Market file(s) to use instead of generated matrices; converted to each block shape with fill-in reported.")
+    var matrix: [String] = []
+
+    @Option(help: "A .safetensors file with real weights (F32, F16 or BF16); use with --tensor.")
+    var safetensors: String?
+
+    @Option(help: "Tensor name inside --safetensors (a 2-D weight matrix).")
+    var tensor: String?
+
+    @Option(name: .customLong("prune-to"), help: "Block-prune the --safetensors weights by mean |w| to this block sparsity for each block size.")
+    var pruneTo: Double?
+
+    @Option(help: "Partitioning across threads: balanced (by nonzero cost), equal-rows, or both (balanced,equal-rows) to see the gain from balancing.")
+    var strategy: String = "balanced"
+
+    @Option(name: .customLong("b-placement"), help: "NUMA placement of B: replicated or interleaved (default: replicated when it fits).")
+    var bPlacement: BPlacement?
+
+    @Option(help: "Result file (.json) or folder. Default: reports/runs/kernelbench-<date>-<time>.json")
+    var output: String?
+
+    @Flag(help: "Overwrite existing result files.")
+    var force = false
+
+    func validate() throws {
+        if let r = repetitions, r < 1 || r > 100_000 { throw ValidationError("--repetitions must be between 1 and 100000 (got \(r))") }
+        if let t = minTime, !(t >= 0 && t <= 3600) { throw ValidationError("--min-time must be between 0 and 3600 seconds (got \(t))") }
+        if safetensors != nil && tensor == nil { throw ValidationError("--safetensors needs --tensor NAME") }
+        if tensor != nil && safetensors == nil { throw ValidationError("--tensor needs --safetensors FILE") }
+        if let p = pruneTo, !(p >= 0 && p <= 1) { throw ValidationError("--prune-to must be in [0, 1] (got \(p))") }
+        if pruneTo != nil && safetensors == nil { throw ValidationError("--prune-to applies to --safetensors weights") }
+    }
+
+    func run() throws {
+        #if DEBUG
+        note("kernelbench: warning: debug build. The C kernels are compiled -O3 in every configuration, but the Swift driver and reference are slow; use `swift run -c release kernelbench` (or `make run`).")
+        #endif
+        let config = try makeConfig()
+        let paths = try outputPaths()
+        let topology = Topology.detect()
+        if let reason = topology.fallbackReason { note("kernelbench: NUMA: \(reason)") }
+
+        let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
+        let cases = try runner.plan()
+        guard !cases.isEmpty else { throw CLIFailure.usage("no case matches --filter '\(filter ?? "")'") }
+        try runner.checkMemory(cases)
+
+        note("kernelbench: measuring this machine's FMA peak, bandwidth and dispatch overhead...")
+        let peak = MachinePeak.measure(threads: topology.cpuCount)
+        note(String(format: "kernelbench: peak %.1f GFLOP/s/core, %.1f GFLOP/s on %d threads, triad %.1f GB/s, dispatch %.1f us",
+                    peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps, peak.dispatchOverhead * 1e6))
+        let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)
+        let progress = ProgressLine()
+        measured.onProgress = { progress.update($0) }
+        measured.onNotice = { progress.notice($0) }
+        measured.onCaseFinished = { report, entry in
+            try writeResults(report, paths)
+            progress.finished(entry)
+        }
+        installInterruptHandler(paths.json)
+        note("kernelbench: \(cases.count) cases; results go to \(paths.json)")
+        try measured.run(cases)
+        progress.close()
+        try writeResults(measured.report, paths)
+        print(summaryText(measured.report))
+        print("Results: \(paths.json) (+ .md, .csv)")
+        if !measured.failures.isEmpty {
+            throw CLIFailure.runtime("\(measured.failures.count) case(s) failed verification:\n  "
+                                     + measured.failures.joined(separator: "\n  "))
+        }
+    }
+
+    // MARK: Configuration
+
+    func makeConfig() throws -> SuiteConfig {
+        var sources: [MatrixSource] = []
+        for path in matrix {
+            let csr = try MatrixMarket.readCSR(path: path)
+            let label = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            sources.append(.fixed(label: sanitize(label), matrix: csr, only: nil))
+        }
+        if let safetensors, let tensor {
+            let weights = try SafeTensors.readMatrix(path: safetensors, tensor: tensor)
+            if let pruneTo {
+                // Block-prune by mean |w| once per block shape; each pruned
+                // matrix is benchmarked at the block shape it was pruned for.
+                for block in try blockList() {
+                    var values = weights.values
+                    var mask = try BlockMask(rows: weights.rows, cols: weights.cols, block: block)
+                    BlockPruning.pruneToSparsity(pruneTo, weights: &values, mask: &mask)
+                    let pruned = try DenseMatrix(rows: weights.rows, cols: weights.cols, values: values)
+                    sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(Int((pruneTo * 100).rounded()))",
+                                          matrix: CSRMatrix(dense: pruned), only: block))
+                }
+            } else {
+                sources.append(.fixed(label: sanitize(tensor), matrix: CSRMatrix(dense: weights), only: nil))
+            }
+        }
+        let shapeList = shapes.isEmpty && sources.isEmpty ? suite.shapes.map { "\($0.1)x\($0.2)" } : shapes
+        for text in shapeList {
+            let parts = text.lowercased().split(separator: "x")
+            guard parts.count == 2, let m = Int(parts[0]), let k = Int(parts[1]) else {
+                throw ValidationError("--shape '\(text)' is not MxK (e.g. 4096x4096)")
+            }
+            guard m >= 1, k >= 1, m <= Int(Int32.max), k <= Int(Int32.max) else {
+                throw ValidationError("--shape '\(text)': dimensions must be between 1 and \(Int32.max)")
+            }
+            let label = suite.shapes.first { $0.1 == m && $0.2 == k && shapes.isEmpty }?.0 ?? "\(m)x\(k)"
+            sources.append(.generated(label: label, rows: m, cols: k, distribution: distribution))
+        }
+        let blockList = try blockList()
+        let sparsityList = try (sparsities.map(splitList)?.map { text -> Double in
+            guard let s = Double(text), s >= 0, s <= 1 else {
+                throw ValidationError("--sparsities: '\(text)' is not a sparsity in [0, 1]")
+            }
+            return s
+        }) ?? suite.sparsities
+        let nList = try (n.map(splitList)?.map { text -> Int in
+            guard let v = Int(text), v >= 1, v <= 1 << 20 else {
+                throw ValidationError("--n: '\(text)' is not a column count between 1 and 1048576")
+            }
+            return v
+        }) ?? suite.ns
+        let cpus = Topology.detect().cpuCount
+        var threadList: [Int] = []
+        for text in try threads.map(splitList) ?? suite.threads {
+            let t: Int
+            if text == "all" { t = cpus } else {
+                guard let v = Int(text), v >= 1, v <= 4096 else {
+                    throw ValidationError("--threads: '\(text)' is not a thread count (1...4096 or 'all')")
+                }
+                t = v
+            }
+            if !threadList.contains(t) { threadList.append(t) }
+        }
+        let formatList = try splitList(formats).map { text -> CaseFormat in
+            guard let f = CaseFormat(rawValue: text) else {
+                throw ValidationError("--formats: '\(text)' is not one of bsr, csr, dense")
+            }
+            return f
+        }
+        var timing = suite.timing
+        if let repetitions { timing.minRepetitions = repetitions }
+        if let minTime { timing.minTime = minTime }
+        return SuiteConfig(sources: sources, blocks: blockList, sparsities: sparsityList, ns: nList, threads: threadList,
+                           formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try strategyList(),
+                           bPlacement: bPlacement)
+    }
+
+    func blockList() throws -> [BlockShape] {
+        try (blocks.map(splitList) ?? suite.blocks).map { text -> BlockShape in
+            guard let b = BlockShape(parsing: text) else {
+                throw ValidationError("--blocks: '\(text)' is not a block size (use b or RxC with sides >= 1, e.g. 8 or 4x1)")
+            }
+            return b
+        }
+    }
+
+    func strategyList() throws -> [PartitionStrategy] {
+        try splitList(strategy).map { text in
+            guard let s = PartitionStrategy(rawValue: text) else {
+                throw ValidationError("--strategy: '\(text)' is not balanced or equal-rows")
+            }
+            return s
+        }
+    }
+
+    func splitList(_ text: String) throws -> [String] {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard !items.isEmpty, !items.contains(where: \.isEmpty) else { throw ValidationError("empty item in list '\(text)'") }
+        return items
+    }
+
+    func sanitize(_ label: String) -> String {
+        String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "-" })
+    }
+
+    // MARK: Output
+
+    struct OutputPaths {
+        let json: String
+        let markdown: String
+        let csv: String
+        let html: String
+    }
+
+    func outputPaths() throws -> OutputPaths {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        let stamp = "kernelbench-" + formatter.string(from: Date()) + ".json"
+        var json: String
+        if let output {
+            var isDir: ObjCBool = false
+            if output.hasSuffix(".json") {
+                json = output
+            } else if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue) {
+                json = (output as NSString).appendingPathComponent(stamp)
+            } else {
+                throw ValidationError("--output '\(output)' must be a .json file or an existing folder (end it with / to create one)")
+            }
+        } else {
+            json = "reports/runs/" + stamp
+        }
+        let stem = (json as NSString).deletingPathExtension
+        let paths = OutputPaths(json: json, markdown: stem + ".md", csv: stem + ".csv", html: stem + ".html")
+        if !force {
+            for p in [paths.json, paths.markdown, paths.csv, paths.html] where FileManager.default.fileExists(atPath: p) {
+                throw ValidationError("\(p) exists; pass --force to overwrite it or choose another --output")
+            }
+        }
+        return paths
+    }
+
+    func writeResults(_ report: BenchmarkReport, _ paths: OutputPaths) throws {
+        try writeAtomically(try report.jsonData(), to: paths.json)
+        try writeAtomically(Data(ReportRenderer.markdown(report).utf8), to: paths.markdown)
+        try writeAtomically(Data(ReportRenderer.csv(report).utf8), to: paths.csv)
+        try writeAtomically(Data(ReportRenderer.html(report).utf8), to: paths.html)
+    }
+
+    /// Per matrix, N and thread count: speedup over dense (useful GFLOP/s) by
+    /// block size x sparsity, then the break-even sentences.
+    func summaryText(_ report: BenchmarkReport) -> String {
+        struct GroupKey: Hashable { let matrix: String; let n: Int; let threads: Int }
+        struct BlockKey: Hashable { let rows: Int; let cols: Int }
+        let medians = report.aggregates("median").filter { $0.error_occurred != true && $0.format != "dense" }
+        var order: [GroupKey] = []
+        var byGroup: [GroupKey: [BenchmarkEntry]] = [:]
+        for e in medians {
+            let key = GroupKey(matrix: e.matrix, n: e.n, threads: e.threads)
+            if byGroup[key] == nil { order.append(key) }
+            byGroup[key, default: []].append(e)
+        }
+        var lines: [String] = []
+        for key in order {
+            let rows = byGroup[key]!
+            let sparsities = Set(rows.map(\.sparsity)).sorted()
+            let blocks = Set(rows.map { BlockKey(rows: $0.block_rows, cols: $0.block_cols) })
+                .sorted { ($0.rows * $0.cols, $0.rows) < ($1.rows * $1.cols, $1.rows) }
+            lines.append("")
+            lines.append("\(key.matrix)  N=\(key.n)  threads=\(key.threads): speedup over dense OpenBLAS (useful GFLOP/s)")
+            var header = "  block  "
+            for s in sparsities { header += String(format: "%14.0f%%", s * 100) }
+            lines.append(header)
+            for block in blocks {
+                let label = "\(block.rows)x\(block.cols)"
+                let format = block.rows * block.cols == 1 ? "csr" : "bsr"
+                var line = "  " + label.padding(toLength: 7, withPad: " ", startingAt: 0)
+                for s in sparsities {
+                    let match = rows.first { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
+                    guard let e = match else {
+                        line += String(repeating: " ", count: 15)
+                        continue
+                    }
+                    let speedup = e.speedup_vs_dense.map { String(format: "%.2fx", $0) } ?? "-"
+                    line += speedup.leftPadded(to: 8) + String(format: " (%5.1f)", e.useful_gflops)
+                }
+                lines.append(line)
+            }
+        }
+        let breakEvens = ReportRenderer.breakEvens(report)
+        if !breakEvens.isEmpty {
+            lines.append("")
+            lines.append("Break-even against dense on this machine:")
+            for b in breakEvens { lines.append("  " + b.sentence) }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+extension BlockDistribution: ExpressibleByArgument {}
+extension BPlacement: ExpressibleByArgument {}
+
+/// The live progress line: rewritten in place on a terminal, plain lines otherwise.
+final class ProgressLine: @unchecked Sendable {
+    private let tty = isatty(2) != 0
+    private var last = ""
+
+    func update(_ p: SuiteProgress) {
+        guard p.done < p.total else { return }
+        let eta = p.eta.map { " ETA " + clock($0) } ?? ""
+        let text = "[\(p.done + 1)/\(p.total)] \(p.current)  \(clock(p.elapsed)) elapsed\(eta)"
+        if tty {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+        }
+        last = text
+    }
+
+    func finished(_ e: BenchmarkEntry) {
+        let line: String
+        if e.error_occurred == true {
+            line = "FAILED \(e.name): \(e.error_message ?? "")"
+        } else {
+            line = String(format: "%@  %@  %.1f us  %.1f GFLOP/s%@", e.run_name, e.kernel, e.real_time / 1000, e.useful_gflops,
+                          e.speedup_vs_dense.map { String(format: "  %.2fx vs dense", $0) } ?? "")
+        }
+        if tty {
+            if e.error_occurred == true { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + "\n").utf8)) }
+        } else {
+            FileHandle.standardError.write(Data((last + " -> " + line + "\n").utf8))
+        }
+    }
+
+    func notice(_ text: String) {
+        FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + "kernelbench: " + text + "\n").utf8))
+    }
+
+    func close() {
+        if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// On SIGINT: every completed case is already on disk (results are rewritten
+/// atomically after each case); say where, and exit 130.
+func installInterruptHandler(_ path: String) {
+    signal(SIGINT, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    source.setEventHandler {
+        FileHandle.standardError.write(Data("\nkernelbench: interrupted; every completed case is saved in \(path)\n".utf8))
+        exit(130)
+    }
+    source.resume()
+    interruptSource = source
+}
+
+nonisolated(unsafe) private var interruptSource: DispatchSourceSignal?

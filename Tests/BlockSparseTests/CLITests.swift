@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import BlockSparse
+
+/// End-to-end tests of the built `kernelbench` executable: what a user types.
+@Suite(.serialized) struct CLITests {
+    struct Result { let code: Int32; let out: String; let err: String }
+
+    static let binary: String? = {
+        // The test bundle sits in the same build folder as the executable.
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("kernelbench").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }()
+
+    let dir: String = {
+        let d = NSTemporaryDirectory() + "kb-cli-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    func run(_ args: [String], env: [String: String] = [:]) throws -> Result {
+        let path = try #require(CLITests.binary, "kernelbench executable not found next to the test bundle (swift build first)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A usage or input error: exit 2, one clear message, no stack trace.
+    func expectUsageError(_ args: [String], _ phrase: String, env: [String: String] = [:]) throws {
+        let r = try run(args, env: env)
+        #expect(r.code == 2, "\(args): exit \(r.code), stderr: \(r.err)")
+        #expect(r.err.contains(phrase), "\(args): stderr was: \(r.err)")
+        #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump"), "\(args): \(r.err)")
+    }
+
+    @Test func helpTeaches() throws {
+        let r = try run(["--help"])
+        #expect(r.code == 0)
+        for word in ["run", "list", "peak", "export", "report", "KERNELBENCH_ISA"] { #expect(r.out.contains(word), "\(word)") }
+        let runHelp = try run(["run", "--help"])
+        #expect(runHelp.code == 0 && runHelp.out.contains("--sparsities") && runHelp.out.contains("Examples"))
+    }
+
+    @Test func badInputIsOneLineAndExitTwo() throws {
+        try expectUsageError(["--bogus"], "Unknown option")
+        try expectUsageError(["run", "--blocks", "0"], "'0' is not a block size")
+        try expectUsageError(["run", "--blocks", "4x"], "is not a block size")
+        try expectUsageError(["run", "--sparsities", "1.5"], "not a sparsity in [0, 1]")
+        try expectUsageError(["run", "--sparsities=-0.1"], "not a sparsity")
+        try expectUsageError(["run", "--shape", "-5x3"], "--shape")
+        try expectUsageError(["run", "--shape", "0x10"], "between 1 and")
+        try expectUsageError(["run", "--n", "0"], "--n")
+        try expectUsageError(["run", "--threads", "zero"], "--threads")
+        try expectUsageError(["run", "--formats", "coo"], "not one of bsr, csr, dense")
+        try expectUsageError(["run", "--filter", "("], "not a valid regular expression")
+        try expectUsageError(["run", "--shape", "2000000000x2000000000", "--blocks", "8", "--sparsities", "0"],
+                             "memory is available")
+        try expectUsageError(["run", "--matrix", "missing.mtx"], "missing.mtx")
+        try "%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n".write(toFile: dir + "/bad.mtx", atomically: true, encoding: .utf8)
+        try expectUsageError(["run", "--matrix", "bad.mtx"], "bad.mtx:3")
+        try expectUsageError(["run", "--safetensors", "x.safetensors"], "--tensor")
+        try expectUsageError(["run", "--suite", "quick"], "KERNELBENCH_ISA=bogus", env: ["KERNELBENCH_ISA": "bogus"])
+    }
+
+    @Test func runWritesVerifiedResultsAndRefusesToOverwrite() throws {
+        let args = ["run", "--shape", "40x33", "--blocks", "1,4", "--sparsities", "0.5", "--n", "1,5", "--threads", "1,2",
+                    "--repetitions", "2", "--min-time", "0", "--output", "out/r.json"]
+        let r = try run(args)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("speedup over dense"))
+        for ext in ["json", "md", "csv", "html"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/out/r." + ext), "\(ext)")
+        }
+        let report = try BenchmarkReport.load(path: dir + "/out/r.json")
+        let medians = report.aggregates("median")
+        #expect(medians.count == (2 + 3) * 2 * 2)
+        #expect(medians.allSatisfy { $0.verified && $0.real_time > 0 })
+        #expect(report.context.peak != nil)
+        let again = try run(args)
+        #expect(again.code == 2 && again.err.contains("--force"), "\(again.err)")
+        #expect(try run(args + ["--force"]).code == 0)
+    }
+
+    @Test func listExportAndRealWeights() throws {
+        let list = try run(["list"])
+        #expect(list.code == 0 && list.out.contains("bsr_f32_spmm_generic__scalar") && list.out.contains("Dispatch"))
+        let forced = try run(["list"], env: ["KERNELBENCH_ISA": "scalar"])
+        #expect(forced.out.contains("forced by KERNELBENCH_ISA=scalar"))
+
+        let export = try run(["export", "--shape", "30x20", "--block", "4", "--sparsity", "0.5", "--seed", "9", "--output", "a.mtx"])
+        #expect(export.code == 0, "\(export.err)")
+        let csr = try MatrixMarket.readCSR(path: dir + "/a.mtx")
+        let expected = try BSRMatrix.random(GeneratorSpec(rows: 30, cols: 20, block: shape(4, 4), sparsity: 0.5, seed: 9))
+        #expect(csr == CSRMatrix(bsr: expected))
+        #expect(try run(["export", "--output", "a.mtx"]).code == 2)
+
+        let weights = try DenseMatrix.random(rows: 24, cols: 20, seed: 3)
+        try SafeTensors.write([("fc.weight", weights)], to: dir + "/w.safetensors")
+        let real = try run(["run", "--safetensors", "w.safetensors", "--tensor", "fc.weight", "--prune-to", "0.5",
+                            "--blocks", "4", "--n", "3", "--threads", "1", "--repetitions", "1", "--min-time", "0",
+                            "--output", "w.json"])
+        #expect(real.code == 0, "\(real.err)")
+        let report = try BenchmarkReport.load(path: dir + "/w.json")
+        let bsr = try #require(report.aggregates().first { $0.format == "bsr" })
+        #expect(bsr.matrix == "fc.weight-pruned50" && abs(bsr.achieved_sparsity - 0.5) < 0.05)
+        try expectUsageError(["run", "--safetensors", "w.safetensors", "--tensor", "nope"], "no tensor named 'nope'")
+    }
+}

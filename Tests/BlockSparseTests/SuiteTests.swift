@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import BlockSparse
+
+@Suite struct SuiteTests {
+    func config(_ formats: [CaseFormat] = CaseFormat.allCases, threads: [Int] = [1, 2]) -> SuiteConfig {
+        SuiteConfig(sources: [.generated(label: "33x40", rows: 33, cols: 40, distribution: .uniform)],
+                    blocks: [shape(1, 1), shape(4, 4)], sparsities: [0.5, 0.9], ns: [1, 5], threads: threads,
+                    formats: formats, timing: TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0))
+    }
+
+    @Test func planCoversTheCrossProductAndSkipsOneByOneBSR() throws {
+        let runner = SuiteRunner(config: config(), context: MachineContext.current(), peak: nil)
+        let cases = try runner.plan()
+        // block 1x1: csr + dense; block 4x4: bsr + csr + dense; x 2 sparsities x 2 N x 2 threads.
+        #expect(cases.count == (2 + 3) * 2 * 2 * 2)
+        #expect(!cases.contains { $0.format == .bsr && $0.block.area == 1 })
+        #expect(cases.contains { $0.name == "bsr/33x40/b4x4/s90/n5/threads:2" })
+    }
+
+    @Test func filterSelectsCasesAndBadRegexIsAnError() throws {
+        var c = config()
+        c.filter = "^bsr/.*/n5/"
+        #expect(try SuiteRunner(config: c, context: MachineContext.current(), peak: nil).plan().count == 4)
+        c.filter = "("
+        #expect(throws: MatrixError.self) { try SuiteRunner(config: c, context: MachineContext.current(), peak: nil).plan() }
+    }
+
+    @Test func runVerifiesTimesAndComparesInOneRun() throws {
+        let runner = SuiteRunner(config: config(), context: MachineContext.current(), peak: nil)
+        var finished = 0
+        runner.onCaseFinished = { _, _ in finished += 1 }
+        let cases = try runner.plan()
+        try runner.run(cases)
+        #expect(finished == cases.count)
+        #expect(runner.failures.isEmpty)
+        let medians = runner.report.aggregates("median")
+        #expect(medians.count == cases.count)
+        for e in medians {
+            #expect(e.verified && e.real_time > 0 && e.useful_gflops > 0, "\(e.name)")
+            #expect(e.effective_gflops >= e.useful_gflops * 0.999)
+            if e.format != "dense" { #expect(e.speedup_vs_dense != nil, "\(e.name)") }
+            if e.format == "bsr" { #expect(e.speedup_vs_csr != nil, "\(e.name)") }
+        }
+        let iterations = runner.report.benchmarks.filter { $0.run_type == "iteration" }
+        #expect(iterations.count >= 3 * cases.count)
+        // The JSON round-trips through the schema.
+        let data = try runner.report.jsonData()
+        let decoded = try JSONDecoder().decode(BenchmarkReport.self, from: data)
+        #expect(decoded.benchmarks.count == runner.report.benchmarks.count)
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let first = (object["benchmarks"] as! [[String: Any]])[0]
+        for key in ["name", "run_type", "real_time", "time_unit", "format", "kernel", "block_rows", "block_cols", "m", "k",
+                    "n", "sparsity", "threads", "useful_gflops", "effective_gflops", "verified", "repetitions"] {
+            #expect(first[key] != nil, "missing \(key)")
+        }
+    }
+
+    @Test func aMismatchIsRecordedAndNeverTimed() throws {
+        let runner = SuiteRunner(config: config([.bsr], threads: [1]), context: MachineContext.current(), peak: nil)
+        runner.corruptResultForTesting = true
+        try runner.run(try runner.plan())
+        #expect(runner.failures.count == 4)
+        #expect(runner.report.benchmarks.allSatisfy { $0.error_occurred == true && !$0.verified && $0.real_time == 0 })
+        #expect(runner.report.benchmarks.allSatisfy { $0.error_message?.contains("verification failed") == true })
+    }
+
+    @Test func fixedMatricesReportFillIn() throws {
+        let csr = try CSRMatrix(rows: 4, cols: 4, rowPointers: [0, 1, 1, 2, 2], columnIndices: [0, 3], values: [1, 2])
+        let c = SuiteConfig(sources: [.fixed(label: "tiny", matrix: csr, only: nil)], blocks: [shape(4, 4)],
+                            sparsities: [0.5], ns: [3], threads: [1], formats: [.bsr],
+                            timing: TimingPolicy(minRepetitions: 1, minTime: 0, warmup: 0))
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        var notices: [String] = []
+        runner.onNotice = { notices.append($0) }
+        try runner.run(try runner.plan())
+        let e = try #require(runner.report.aggregates().first)
+        #expect(e.fill_ratio == 8)
+        #expect(e.run_name == "bsr/tiny/b4x4/real/n3/threads:1")
+        #expect(notices.contains { $0.contains("fill-in 14") })
+    }
+
+    @Test func timingPolicyMeetsCountAndTime() {
+        var calls = 0
+        let m = measure(TimingPolicy(minRepetitions: 4, minTime: 0, warmup: 0, minRepetitionTime: 0)) { calls += 1 }
+        #expect(m.perCall.count == 4)
+        #expect(calls >= 5)  // at least one warm-up call
+        let s = Summary([3, 1, 2, 10])
+        #expect(s.median == 2.5 && s.min == 1 && s.max == 10)
+        #expect(s.mad == 1)  // |x - 2.5| = 0.5, 0.5, 1.5, 7.5 → median 1
+    }
+}
