@@ -594,7 +594,7 @@ func parseInteger<C: Collection>(_ bytes: C) -> IntegerParse where C.Element == 
     return .value(negative ? -value : value)
 }
 
-private func systemMessage(_ code: Int32) -> String { String(cString: strerror(code)) }
+func systemMessage(_ code: Int32) -> String { String(cString: strerror(code)) }
 
 // MARK: - Streaming line reader
 
@@ -685,110 +685,4 @@ final class LineReader {
             throw InputError(source: source, "read failed: \(systemMessage(code))")
         }
     }
-}
-
-// MARK: - Atomic writer
-
-/// A temporary file next to the destination, renamed over it on success and
-/// removed on failure. Output is buffered and written in 64 KiB pieces.
-final class AtomicFile {
-    let path: String
-    let temporaryPath: String
-    private var fd: Int32
-    private var buffer: [UInt8] = []
-
-    /// Runs `body` against a fresh temporary file and commits it to `path`;
-    /// on any error the temporary file is removed and `path` is untouched.
-    static func write(path: String, _ body: (AtomicFile) throws -> Void) throws {
-        let file = try AtomicFile(path: path)
-        do {
-            try body(file)
-            try file.commit()
-        } catch {
-            file.abandon()
-            throw error
-        }
-    }
-
-    private init(path: String) throws {
-        self.path = path
-        let directory: String, name: Substring
-        if let slash = path.lastIndex(of: "/") {
-            directory = slash == path.startIndex ? "/" : String(path[..<slash])
-            name = path[path.index(after: slash)...]
-        } else {
-            directory = "."
-            name = path[...]
-        }
-        guard !name.isEmpty else { throw InputError(source: path, "cannot write: the path names a directory") }
-        let tag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        temporaryPath = "\(directory)/.\(name).\(getpid()).\(tag).tmp"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw InputError(source: path, "cannot create a temporary file in \(directory): \(systemMessage(errno))")
-        }
-        buffer.reserveCapacity(LineReader.chunk + 256)
-    }
-
-    func append(_ s: String) { buffer.append(contentsOf: s.utf8) }
-
-    func appendInt(_ value: Int) {
-        if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        var v = value.magnitude
-        let first = buffer.count
-        repeat {
-            buffer.append(UInt8(ascii: "0") + UInt8(v % 10))
-            v /= 10
-        } while v > 0
-        buffer[first...].reverse()
-    }
-
-    func appendComment(_ comment: String?) {
-        guard let comment else { return }
-        for line in comment.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = line
-            if line.last == "\r" { line = line.dropLast() }
-            append(line.isEmpty ? "%\n" : "% \(line)\n")
-        }
-    }
-
-    func flushIfFull() throws {
-        if buffer.count >= LineReader.chunk { try flush() }
-    }
-
-    private func flush() throws {
-        try buffer.withUnsafeBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = posixWrite(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n >= 0 { done += n; continue }
-                let code = errno
-                if code == EINTR { continue }
-                throw InputError(source: path, "write failed: \(systemMessage(code))")
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private func commit() throws {
-        try flush()
-        guard fsync(fd) == 0 else { throw InputError(source: path, "write failed: \(systemMessage(errno))") }
-        let closed = close(fd)
-        fd = -1
-        guard closed == 0 else { throw InputError(source: path, "write failed: \(systemMessage(errno))") }
-        guard rename(temporaryPath, path) == 0 else {
-            throw InputError(source: path, "cannot replace the file: \(systemMessage(errno))")
-        }
-    }
-
-    private func abandon() {
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporaryPath)
-    }
-}
-
-/// The POSIX `write(2)`, under a name no `write` method can shadow.
-@inline(__always)
-private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }

@@ -98,37 +98,3 @@ func describe(_ error: DecodingError) -> String {
     @unknown default: return "\(error)"
     }
 }
-
-// MARK: - Atomic files
-
-/// Writes `data` to `path` atomically: a temporary file in the same folder,
-/// flushed, then renamed over the target, so a reader (or an interrupted run)
-/// never sees half a file.
-/// - Throws: ``InputError`` naming the path.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    do {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    } catch {
-        throw InputError(source: path, "cannot create folder \(dir.path): \(error.localizedDescription)")
-    }
-    let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: temp.path, contents: nil),
-          let handle = FileHandle(forWritingAtPath: temp.path) else {
-        throw InputError(source: path, "cannot write to folder \(dir.path)")
-    }
-    do {
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temp.path, path) == 0 else {
-            throw InputError(source: path, "cannot rename temporary file: \(String(cString: strerror(errno)))")
-        }
-    } catch {
-        try? handle.close()
-        unlink(temp.path)
-        if let e = error as? InputError { throw e }
-        throw InputError(source: path, "write failed: \(error.localizedDescription)")
-    }
-}
