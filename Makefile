@@ -38,3 +38,25 @@ microbench: deps
 
 clean:
 	rm -rf .build .build-*
+
+# ---- Performance regression checks (kernelbench compare) --------------------
+
+TIMING_BASELINE ?= reports/baselines/timing-zen3-2core.json
+
+.PHONY: perf-gate perf-check
+
+## Deterministic gate: instruction counts of fixed single-thread kernel cases under
+## callgrind vs reports/baselines/instructions-<arch>.json; fails beyond 2%.
+perf-gate: deps
+	bash scripts/instruction-gate.sh
+
+## Timing suite (9 repetitions) vs the committed timing baseline of this machine
+## class; writes reports/regression.md. Report only: never fails on timing noise.
+perf-check: deps
+	@if [ ! -f "$(TIMING_BASELINE)" ]; then \
+	  echo "perf-check: no timing baseline $(TIMING_BASELINE) for this machine class; nothing to compare (exit 0)"; \
+	  exit 0; \
+	fi; \
+	$(SWIFT) run -c release kernelbench run --suite ci --repetitions 9 --output reports/local/ci-timing.json --force && \
+	$(SWIFT) run -c release kernelbench compare "$(TIMING_BASELINE)" reports/local/ci-timing.json \
+	  --report reports/regression.md --report-only

@@ -70,16 +70,26 @@ public struct MachinePeak: Sendable, Codable, Equatable {
         return Summary(Array(samples.dropFirst())).median
     }
 
-    /// Median seconds of an empty concurrentPerform with `threads` iterations.
+    /// Median cost of fanning work out with concurrentPerform, seconds.
+    ///
+    /// An empty concurrentPerform can finish on the calling thread before any
+    /// worker wakes, which would understate the cost. So each of `threads`
+    /// iterations spins for a fixed 20 us; the overhead is the median wall
+    /// time minus those 20 us (what a parallel run pays on top of the work).
     public static func dispatchOverhead(threads: Int) -> Double {
-        for _ in 0..<100 { DispatchQueue.concurrentPerform(iterations: threads) { _ in } }
-        var samples: [Double] = []
-        for _ in 0..<400 {
-            let t0 = monotonicNanoseconds()
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in }
-            samples.append(Double(monotonicNanoseconds() - t0) * 1e-9)
+        let spin = 20e-6
+        @Sendable func busy() {
+            let end = monotonicNanoseconds() + UInt64(spin * 1e9)
+            while monotonicNanoseconds() < end {}
         }
-        return Summary(samples).median
+        for _ in 0..<50 { DispatchQueue.concurrentPerform(iterations: threads) { _ in busy() } }
+        var samples: [Double] = []
+        for _ in 0..<300 {
+            let t0 = monotonicNanoseconds()
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in busy() }
+            samples.append(Double(monotonicNanoseconds() - t0) * 1e-9 - spin)
+        }
+        return max(0, Summary(samples).median)
     }
 }
 

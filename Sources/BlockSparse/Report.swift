@@ -301,7 +301,7 @@ public enum ReportRenderer {
         if let p = c.peak {
             rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core, \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"))
             rows.append(("Bandwidth", "\(Fmt.sig(p.triadGBps)) GB/s STREAM triad (\(p.threads) thread\(p.threads == 1 ? "" : "s"))"))
-            rows.append(("Dispatch overhead", "\(Fmt.time(p.dispatchOverhead)) per empty parallel region"))
+            rows.append(("Dispatch overhead", "\(Fmt.time(p.dispatchOverhead)) per parallel region (fan-out cost beyond the work)"))
         } else {
             rows.append(("Peak", "not measured"))
         }

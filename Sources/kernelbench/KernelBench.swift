@@ -16,7 +16,7 @@ struct KernelBench: ParsableCommand {
             2 bad usage or bad input.
             Environment: KERNELBENCH_ISA=scalar|avx2_fma|neon forces the kernels' ISA.
             """,
-        subcommands: [Run.self, List.self, Peak.self, Export.self, Report.self],
+        subcommands: [Run.self, List.self, Peak.self, Export.self, Compare.self, Report.self, Instructions.self],
         defaultSubcommand: Run.self
     )
 
@@ -34,7 +34,8 @@ struct KernelBench: ParsableCommand {
             let message = fullMessage(for: error)
             FileHandle.standardError.write(Data(("kernelbench: " + message.split(separator: "\n").joined(separator: "\n  ") + "\n").utf8))
             FileHandle.standardError.write(Data("  (see `kernelbench --help`)\n".utf8))
-            Foundation.exit(2)
+            // `compare` reserves 2 for "regression found": its usage errors are errors (1).
+            Foundation.exit(CommandLine.arguments.dropFirst().first == "compare" ? 1 : 2)
         }
         do {
             try command.run()

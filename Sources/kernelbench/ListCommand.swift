@@ -81,6 +81,6 @@ struct Peak: ParsableCommand {
         print(String(format: "FMA peak, 1 core:        %7.1f GFLOP/s", peak.gflopsOneCore))
         print(String(format: "FMA peak, %2d threads:     %7.1f GFLOP/s", peak.threads, peak.gflopsAllCores))
         print(String(format: "Triad bandwidth:         %7.1f GB/s (%d threads)", peak.triadGBps, peak.threads))
-        print(String(format: "Empty concurrentPerform: %7.2f us (%d iterations)", peak.dispatchOverhead * 1e6, peak.threads))
+        print(String(format: "Dispatch overhead:       %7.2f us per concurrentPerform of %d busy iterations", peak.dispatchOverhead * 1e6, peak.threads))
     }
 }

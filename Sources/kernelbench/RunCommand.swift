@@ -43,7 +43,7 @@ enum Suite: String, ExpressibleByArgument, CaseIterable {
     var threads: [String] { self == .ci ? ["1"] : ["1", "all"] }
     var timing: TimingPolicy {
         switch self {
-        case .default: return TimingPolicy(minRepetitions: 5, minTime: 0.04, warmup: 0.01)
+        case .default: return TimingPolicy(minRepetitions: 5, minTime: 0.02, warmup: 0.005)
         case .quick: return TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)
         case .ci: return TimingPolicy(minRepetitions: 9, minTime: 0.05, warmup: 0.01)
         }
@@ -163,11 +163,24 @@ struct Run: ParsableCommand {
         let progress = ProgressLine()
         measured.onProgress = { progress.update($0) }
         measured.onNotice = { progress.notice($0) }
+        // Results are rewritten atomically at most every 2 s (rewriting all of
+        // them after every case grows quadratically with the sweep), at the
+        // end, and — on Ctrl-C — as soon as the case in flight finishes.
+        var lastWrite = monotonicNanoseconds()
         measured.onCaseFinished = { report, entry in
-            try writeResults(report, paths)
             progress.finished(entry)
+            if interruptRequested.value {
+                try writeResults(report, paths)
+                progress.close()
+                note("kernelbench: interrupted; every completed case is saved in \(paths.json)")
+                Foundation.exit(130)
+            }
+            if monotonicNanoseconds() - lastWrite > 2_000_000_000 {
+                try writeResults(report, paths)
+                lastWrite = monotonicNanoseconds()
+            }
         }
-        installInterruptHandler(paths.json)
+        installInterruptHandler()
         note("kernelbench: \(cases.count) cases; results go to \(paths.json)")
         try measured.run(cases)
         progress.close()
@@ -432,14 +445,25 @@ final class ProgressLine: @unchecked Sendable {
     }
 }
 
-/// On SIGINT: every completed case is already on disk (results are rewritten
-/// atomically after each case); say where, and exit 130.
-func installInterruptHandler(_ path: String) {
+/// Set by the first Ctrl-C: the run writes every completed case and exits
+/// 130 when the case in flight finishes. A second Ctrl-C exits at once
+/// (the files from the last periodic write stay intact: writes are atomic).
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    /// Raises the flag; returns whether it was already raised.
+    func raise() -> Bool { lock.lock(); defer { lock.unlock() }; let was = raised; raised = true; return was }
+}
+
+let interruptRequested = InterruptFlag()
+
+func installInterruptHandler() {
     signal(SIGINT, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
     source.setEventHandler {
-        FileHandle.standardError.write(Data("\nkernelbench: interrupted; every completed case is saved in \(path)\n".utf8))
-        exit(130)
+        if interruptRequested.raise() { exit(130) }
+        FileHandle.standardError.write(Data("\nkernelbench: interrupt: saving completed cases after the current one (Ctrl-C again to quit now)\n".utf8))
     }
     source.resume()
     interruptSource = source

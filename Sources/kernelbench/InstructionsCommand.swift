@@ -1,0 +1,172 @@
+import ArgumentParser
+import BlockSparse
+import Foundation
+
+/// The fixed, single-thread cases of the deterministic instruction gate
+/// (`scripts/instruction-gate.sh` runs each under valgrind's callgrind).
+struct Instructions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List or run the fixed single-thread cases of the instruction-count gate.",
+        discussion: """
+            Each case multiplies a seeded 128x128 block-sparse matrix (75% of its blocks empty) by a \
+            seeded dense matrix with N = 32 or N = 1 columns, with one kernel family: the scalar \
+            generic BSR and SpMV kernels and the scalar CSR kernel, and, for each SIMD ISA this CPU \
+            runs, every specialised block shape in the registry, the generic kernel (on 3x3 blocks) \
+            and the CSR kernel where one exists. The kernel is chosen by dispatch (Kernel.select) \
+            for that format, block shape, N and ISA.
+
+            --case NAME verifies the product against the reference once, then calls the kernel \
+            --calls times with no timing loop, so that an instruction counter restricted to the \
+            kernel function (callgrind --toggle-collect=KERNEL) sees exactly calls+1 kernel calls. \
+            --counts FILE turns lines "CASE TOTAL_INSTRUCTIONS" into a result file in the \
+            kernelbench JSON schema: one aggregate "median" entry per case, real_time = \
+            instructions per kernel call, time_unit "instructions" (read by `kernelbench compare`, \
+            which compares such files deterministically).
+            """)
+
+    @Flag(help: "List the cases for this CPU: one line per case, \"CASE<TAB>KERNEL\".")
+    var list = false
+
+    @Option(name: .customLong("case"), help: "Run one case (verify, then call its kernel --calls times).")
+    var caseName: String?
+
+    @Option(help: "Kernel calls after the verifying call.")
+    var calls = 10
+
+    @Option(help: "Read \"CASE TOTAL_INSTRUCTIONS\" lines (total over --calls + 1 kernel calls) and write a result file.")
+    var counts: String?
+
+    @Option(help: "Result file written with --counts (default: standard output).")
+    var output: String?
+
+    func validate() throws {
+        let modes = [list, caseName != nil, counts != nil].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("give exactly one of --list, --case NAME, --counts FILE") }
+        guard (1...100_000).contains(calls) else { throw ValidationError("--calls must be between 1 and 100000 (got \(calls))") }
+        if output != nil && counts == nil { throw ValidationError("--output goes with --counts") }
+    }
+
+    func run() throws {
+        let cases = try GateCase.all()
+        if list {
+            for c in cases { print("\(c.name)\t\(c.kernel.name)") }
+        } else if let caseName {
+            guard let c = cases.first(where: { $0.name == caseName }) else {
+                throw CLIFailure.usage("no gate case \"\(caseName)\" on this CPU (see `kernelbench instructions --list`)")
+            }
+            let verification = try c.runVerified(calls: calls)
+            note("\(c.name): \(c.kernel.name), \(verification)")
+        } else if let counts {
+            let report = try assemble(countsPath: counts, cases: cases)
+            let data = try report.jsonData() + Data("\n".utf8)
+            if let output { try writeAtomically(data, to: output) } else { FileHandle.standardOutput.write(data) }
+        }
+    }
+
+    /// The result file for per-case totals.
+    func assemble(countsPath: String, cases: [GateCase]) throws -> BenchmarkReport {
+        let text: String
+        do { text = try String(contentsOfFile: countsPath, encoding: .utf8) } catch {
+            throw InputError(source: countsPath, "cannot read: \(error.localizedDescription)")
+        }
+        var report = BenchmarkReport(context: MachineContext.current())
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.isEmpty { continue }
+            guard fields.count == 2, let total = Double(fields[1]), total >= 0 else {
+                throw InputError(source: countsPath, line: index + 1, "expected \"CASE TOTAL_INSTRUCTIONS\"")
+            }
+            let name = String(fields[0])
+            guard let c = cases.first(where: { $0.name == name }) else {
+                throw InputError(source: countsPath, line: index + 1, "unknown gate case \"\(name)\"")
+            }
+            report.benchmarks.append(c.entry(instructionsPerCall: total / Double(calls + 1), calls: calls + 1))
+        }
+        guard !report.benchmarks.isEmpty else { throw InputError(source: countsPath, "no counts") }
+        return report
+    }
+}
+
+/// One gate case: a format, block shape, N and ISA, and the kernel dispatch picks for them.
+struct GateCase {
+    static let m = 128, k = 128
+    static let sparsity = 0.75
+    static let seedA: UInt64 = 0x6a7e, seedB: UInt64 = 0x6a7f
+
+    var format: SparseFormat
+    var block: BlockShape
+    var n: Int
+    var isa: ISA
+    var kernel: Kernel
+    /// Whether the kernel is the generic (any block shape) one.
+    var generic: Bool
+
+    var name: String {
+        let what = format == .csr ? "csr" : generic ? "bsr_generic_\(block)" : "bsr_b\(block)"
+        return "instr/\(what)/\(isa.rawValue)/n\(n)"
+    }
+
+    /// Every case for this CPU, in a fixed order.
+    static func all() throws -> [GateCase] {
+        var cases: [GateCase] = []
+        let ns = [32, 1]
+        func add(_ format: SparseFormat, _ block: BlockShape, _ isa: ISA, generic: Bool) throws {
+            for n in ns {
+                let kernel = try Kernel.select(format, block: block, n: n, isa: isa)
+                cases.append(GateCase(format: format, block: block, n: n, isa: isa, kernel: kernel, generic: generic))
+            }
+        }
+        let square4 = try BlockShape(square: 4), odd = try BlockShape(square: 3), one = try BlockShape(square: 1)
+        try add(.bsr, square4, .scalar, generic: true)
+        try add(.csr, one, .scalar, generic: false)
+        for isa in ISA.allCases where isa != .scalar && isa.isSupported {
+            let own = Kernel.all.filter { $0.isa == isa }
+            var shapes: [BlockShape] = []
+            for kernel in own where kernel.format == .bsr {
+                if let b = kernel.block, !shapes.contains(b) { shapes.append(b) }
+            }
+            for b in shapes { try add(.bsr, b, isa, generic: false) }
+            if own.contains(where: { $0.format == .bsr && $0.block == nil }) { try add(.bsr, odd, isa, generic: true) }
+            if own.contains(where: { $0.format == .csr }) { try add(.csr, one, isa, generic: false) }
+        }
+        return cases
+    }
+
+    func matrices() throws -> (BSRMatrix, DenseMatrix) {
+        let a = try BSRMatrix.random(GeneratorSpec(rows: GateCase.m, cols: GateCase.k, block: block,
+                                                   sparsity: GateCase.sparsity, seed: GateCase.seedA))
+        let b = try DenseMatrix.random(rows: GateCase.k, cols: n, seed: GateCase.seedB)
+        return (a, b)
+    }
+
+    /// Verifies one product against the reference, then calls the kernel `calls` more times.
+    /// - Throws: ``CLIFailure`` (runtime) on a verification mismatch.
+    func runVerified(calls: Int) throws -> Verification {
+        let (a, b) = try matrices()
+        var c = try DenseMatrix(zeros: GateCase.m, n)
+        let csr = format == .csr ? CSRMatrix(bsr: a) : nil
+        func call() throws {
+            if let csr { try kernel.multiply(csr, b, into: &c) } else { try kernel.multiply(a, b, into: &c) }
+        }
+        try call()
+        let reference = try Reference(a, b)
+        let verification = c.values.withUnsafeBufferPointer { reference.verify($0, ld: c.ld) }
+        guard verification.passed else {
+            throw CLIFailure.runtime("\(name): kernel \(kernel.name) gives a wrong product: \(verification)")
+        }
+        for _ in 0..<calls { try call() }
+        return verification
+    }
+
+    /// The result entry for this case.
+    func entry(instructionsPerCall: Double, calls: Int) -> BenchmarkEntry {
+        let a = try? matrices().0
+        let stored = Double(a?.storedLogicalElements ?? 0)
+        let achieved = 1 - stored / Double(GateCase.m * GateCase.k)
+        return BenchmarkEntry.deterministicCount(
+            name: name, count: instructionsPerCall, calls: calls, kernel: kernel.name, format: format,
+            block: format == .csr ? nil : block, m: GateCase.m, k: GateCase.k, n: n, sparsity: GateCase.sparsity,
+            achievedSparsity: achieved, distribution: BlockDistribution.uniform.rawValue,
+            matrix: "random(seed \(GateCase.seedA))")
+    }
+}

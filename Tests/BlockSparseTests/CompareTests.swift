@@ -1,0 +1,428 @@
+import Foundation
+import Testing
+@testable import BlockSparse
+
+// Reference p-values: scipy 1.17.1, computed offline with
+//   scipy.stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True, method=M)
+// (M = "auto" unless noted) and pinned here; the tests never call Python.
+
+@Suite struct MannWhitneyTests {
+    struct Case: Sendable {
+        let x: [Double], y: [Double], method: MannWhitney.Method
+        let u1: Double, p: Double, resolved: MannWhitney.Method
+    }
+
+    static let cases: [Case] = [
+        // Completely separated, 5 vs 5, exact: 2 / C(10, 5).
+        Case(x: [1, 2, 3, 4, 5], y: [6, 7, 8, 9, 10], method: .auto,
+             u1: 0, p: 0.007936507936507936, resolved: .exact),
+        Case(x: [1.1, 2.3, 3.7, 4.2, 5.9, 7.4], y: [2.0, 4.8, 6.1, 8.3, 9.0, 10.5, 11.2], method: .auto,
+             u1: 8, p: 0.07342657342657342, resolved: .exact),
+        // Exact because one side has <= 8 values, even with 20 on the other.
+        Case(x: [10.5, 11.5, 12.5], y: (1...20).map(Double.init), method: .auto,
+             u1: 33, p: 0.8300395256916995, resolved: .exact),
+        // 10 vs 10 with ties: normal approximation, tie and continuity corrections.
+        Case(x: [1.00, 1.02, 0.99, 1.01, 1.03, 0.98, 1.00, 1.04, 0.97, 1.02],
+             y: [1.05, 1.01, 1.06, 1.04, 1.08, 1.03, 1.07, 1.02, 1.09, 1.05], method: .auto,
+             u1: 9.5, p: 0.0024133553534221547, resolved: .asymptotic),
+        // Small samples with ties: asymptotic.
+        Case(x: [1, 2, 2, 3, 4], y: [2, 3, 3, 5, 6, 7], method: .auto,
+             u1: 6, p: 0.11390314458853068, resolved: .asymptotic),
+        // 9 vs 12 without ties: both sides above 8, asymptotic.
+        Case(x: [3.1, 4.7, 2.2, 5.9, 6.3, 1.8, 7.7, 3.3, 4.1],
+             y: [5.5, 6.6, 8.2, 7.1, 9.9, 4.4, 6.0, 8.8, 7.3, 10.1, 5.2, 9.4], method: .auto,
+             u1: 15, p: 0.006217669063580896, resolved: .asymptotic),
+        // method="exact" forced, 12 vs 15.
+        Case(x: [0.3, 1.7, 2.9, 3.2, 4.8, 5.1, 6.6, 7.0, 8.4, 9.5, 10.2, 11.9],
+             y: [2.1, 3.8, 4.1, 5.7, 6.2, 7.9, 8.1, 9.2, 10.6, 11.3, 12.4, 13.7, 14.8, 15.5, 16.0], method: .exact,
+             u1: 51, p: 0.059448016723558525, resolved: .exact),
+        // Identical samples, and all values tied: p = 1.
+        Case(x: (1...10).map(Double.init), y: (1...10).map(Double.init), method: .auto,
+             u1: 50, p: 1.0, resolved: .asymptotic),
+        Case(x: [5, 5, 5], y: [5, 5, 5, 5], method: .auto, u1: 6, p: 1.0, resolved: .asymptotic),
+        // The synthetic 20% regression below (10 vs 10, no ties).
+        Case(x: CompareTests.noise.map { 1e-3 * (1 + $0) }, y: CompareTests.noise.reversed().map { 1.2e-3 * (1 + $0) },
+             method: .auto, u1: 0, p: 0.00018267179110955002, resolved: .asymptotic),
+    ]
+
+    @Test(arguments: cases)
+    func pValuesMatchScipy(_ c: Case) {
+        let r = MannWhitney.test(c.x, c.y, method: c.method)
+        #expect(r.u1 == c.u1)
+        #expect(r.method == c.resolved)
+        #expect(abs(r.pValue - c.p) <= 1e-12 * max(c.p, 1e-300), "p = \(r.pValue), scipy \(c.p)")
+        // Two-sided: swapping the samples gives the same p.
+        #expect(abs(MannWhitney.test(c.y, c.x, method: c.method).pValue - r.pValue) <= 1e-15)
+    }
+
+    @Test func exactTailCounts() {
+        // n1 = n2 = 2: U takes 0, 1, 2, 2, 3, 4 over the 6 arrangements.
+        #expect(MannWhitney.exactUpperTail(0, 2, 2) == 1)
+        #expect(MannWhitney.exactUpperTail(2, 2, 2) == 4.0 / 6)
+        #expect(MannWhitney.exactUpperTail(4, 2, 2) == 1.0 / 6)
+        #expect(MannWhitney.exactUpperTail(5, 2, 2) == 0)
+    }
+
+    @Test func averageRanksWithTies() {
+        let (ranks, ties) = MannWhitney.averageRanks([3, 1, 3, 2])
+        #expect(ranks == [3.5, 1, 3.5, 2])
+        #expect(ties.sorted() == [1, 1, 2])
+    }
+}
+
+@Suite struct CompareTests {
+    /// Fixed relative noise of about ±1% (no ties).
+    static let noise = [0.004, -0.007, 0.001, 0.009, -0.003, -0.008, 0.006, -0.001, 0.002, -0.005]
+    /// About ±3%.
+    static let wideNoise = [0.03, -0.025, 0.01, 0.028, -0.02, -0.03, 0.015, -0.01, 0.022, -0.018]
+
+    /// Google Benchmark 1.7.1-style JSON with per-repetition entries (times in `unit`).
+    static func googleBenchmark(_ cases: [(String, [Double])], unit: String = "ns",
+                                context: [String: Any] = [:], aggregatesOnly: Bool = false,
+                                errors: [String] = []) -> Data {
+        var benchmarks: [[String: Any]] = []
+        for (index, (name, samples)) in cases.enumerated() {
+            if !aggregatesOnly {
+                for (rep, value) in samples.enumerated() {
+                    benchmarks.append([
+                        "name": name, "family_index": index, "per_family_instance_index": 0, "run_name": name,
+                        "run_type": "iteration", "repetitions": samples.count, "repetition_index": rep,
+                        "threads": 1, "iterations": 1000, "real_time": value, "cpu_time": value, "time_unit": unit,
+                        "useful_flops": 1.0e9,
+                    ])
+                }
+            }
+            let median = Summary(samples).median
+            for (agg, value) in [("mean", samples.reduce(0, +) / Double(samples.count)), ("median", median),
+                                 ("stddev", 0.01 * median)] {
+                benchmarks.append([
+                    "name": "\(name)_\(agg)", "family_index": index, "per_family_instance_index": 0, "run_name": name,
+                    "run_type": "aggregate", "repetitions": samples.count, "threads": 1, "aggregate_name": agg,
+                    "aggregate_unit": "time", "iterations": samples.count, "real_time": value, "cpu_time": value,
+                    "time_unit": unit,
+                ])
+            }
+            benchmarks.append([
+                "name": "\(name)_cv", "run_name": name, "run_type": "aggregate", "aggregate_name": "cv",
+                "aggregate_unit": "percentage", "iterations": samples.count, "real_time": 0.01, "cpu_time": 0.01,
+                "time_unit": unit,
+            ])
+        }
+        for name in errors {
+            benchmarks.append(["name": name, "run_name": name, "run_type": "iteration", "error_occurred": true,
+                               "error_message": "ISA avx512 not supported on this CPU", "iterations": 0,
+                               "real_time": 0, "cpu_time": 0, "time_unit": unit])
+        }
+        var ctx: [String: Any] = [
+            "date": "2025-01-01T00:00:00+00:00", "host_name": "bench", "executable": "microbench", "num_cpus": 2,
+            "mhz_per_cpu": 3400, "cpu_scaling_enabled": false, "library_build_type": "release",
+            "caches": [["type": "Data", "level": 1, "size": 32768, "num_sharing": 1]],
+            "load_avg": [0.5, 0.4, 0.3], "cpu_model": "AMD EPYC 7B13", "compiler": "15.2.0",
+        ]
+        for (k, v) in context { ctx[k] = v }
+        return try! JSONSerialization.data(withJSONObject: ["context": ctx, "benchmarks": benchmarks])
+    }
+
+    static func file(_ data: Data, _ source: String) throws -> ResultFile { try ResultFile.parse(data, source: source) }
+
+    static func compare(_ base: Data, _ new: Data, _ options: ComparisonOptions = ComparisonOptions()) throws -> Comparison {
+        try Comparison(base: file(base, "base.json"), new: file(new, "new.json"), options: options)
+    }
+
+    static func scaled(_ factor: Double, _ noise: [Double] = noise, ms: Double = 1) -> [Double] {
+        noise.map { ms * 1e6 * factor * (1 + $0) }  // ns
+    }
+
+    static func error(_ body: () throws -> Any) -> InputError? {
+        do { _ = try body(); return nil } catch let e as InputError { return e } catch { return nil }
+    }
+
+    // MARK: Verdicts
+
+    @Test func twentyPercentRegressionIsFlagged() throws {
+        let base = Self.googleBenchmark([("bsr/b8x8", Self.scaled(1)), ("csr", Self.scaled(1))])
+        let new = Self.googleBenchmark([("bsr/b8x8", Array(Self.scaled(1.2).reversed())), ("csr", Self.scaled(1))])
+        let c = try Self.compare(base, new)
+        let bsr = try #require(c.cases.first { $0.name == "bsr/b8x8" })
+        #expect(bsr.verdict == .regression)
+        #expect(abs(bsr.ratio - 1.2) < 1e-9)
+        #expect(abs(try #require(bsr.pValue) - 0.00018267179110955002) < 1e-12)
+        #expect(c.cases.first { $0.name == "csr" }?.verdict == .unchanged)
+        #expect(c.hasRegression)
+        #expect(c.exitStatus() == CompareExit.regression)
+        #expect(c.exitStatus(reportOnly: true) == CompareExit.success)
+        #expect(abs(try #require(c.geometricMean) - 1.2.squareRoot()) < 1e-9)
+        let md = c.markdown()
+        #expect(md.contains("**1 regression**"))
+        #expect(md.contains("Worst regressions"))
+    }
+
+    @Test func identicalInputsAreNotFlagged() throws {
+        let data = Self.googleBenchmark([("a", Self.scaled(1)), ("b", Self.scaled(2))])
+        let c = try Self.compare(data, data)
+        #expect(c.cases.count == 2)
+        #expect(c.cases.allSatisfy { $0.verdict == .unchanged && $0.pValue == 1 && $0.ratio == 1 })
+        #expect(!c.hasRegression)
+        #expect(c.exitStatus() == CompareExit.success)
+        #expect(c.geometricMean == 1)
+        #expect(c.contextDifferences.isEmpty)
+        #expect(c.markdown().contains("**No regression**"))
+    }
+
+    @Test func twoPercentNoisyChangeIsNotARegression() throws {
+        // ±3% noise, +2% median: not significant (p = 0.0757), and below the 5% effect anyway.
+        let noisy = try Self.compare(Self.googleBenchmark([("a", Self.scaled(1, Self.wideNoise))]),
+                                     Self.googleBenchmark([("a", Self.scaled(1.02, Array(Self.wideNoise[3...] + Self.wideNoise[..<3])))]))
+        #expect(noisy.cases[0].verdict == .unchanged)
+        #expect(abs(try #require(noisy.cases[0].pValue) - 0.07566157214388704) < 1e-12)
+        // ±1% noise, +2%: significant, but below the minimum effect.
+        let significant = try Self.compare(Self.googleBenchmark([("a", Self.scaled(1))]),
+                                           Self.googleBenchmark([("a", Self.scaled(1.02))]))
+        #expect(try #require(significant.cases[0].pValue) < 0.05)
+        #expect(significant.cases[0].verdict == .unchanged)
+        #expect(!significant.hasRegression)
+        // With a 1% minimum effect the same change is a regression.
+        let strict = try Self.compare(Self.googleBenchmark([("a", Self.scaled(1))]),
+                                      Self.googleBenchmark([("a", Self.scaled(1.02))]), ComparisonOptions(minEffect: 0.01))
+        #expect(strict.cases[0].verdict == .regression)
+    }
+
+    @Test func largeChangeWithoutSignificanceIsNoisy() throws {
+        // Overlapping samples: +8% median but p > 0.05.
+        let base: [Double] = [100, 130, 90, 120, 95, 125, 105, 115, 98, 135]
+        let new: [Double] = [110, 140, 95, 128, 100, 131, 118, 122, 104, 139]
+        let c = try Self.compare(Self.googleBenchmark([("a", base)]), Self.googleBenchmark([("a", new)]))
+        #expect(c.cases[0].ratio > 1.05)
+        #expect(try #require(c.cases[0].pValue) >= 0.05)
+        #expect(c.cases[0].verdict == .noisy)
+        // A stricter alpha turns a significant regression into noise.
+        let clear = try Self.compare(Self.googleBenchmark([("a", Self.scaled(1))]),
+                                     Self.googleBenchmark([("a", Self.scaled(1.2))]), ComparisonOptions(alpha: 1e-5))
+        #expect(clear.cases[0].verdict == .noisy)
+    }
+
+    @Test func improvementIsSymmetric() throws {
+        let c = try Self.compare(Self.googleBenchmark([("a", Self.scaled(1.25))]), Self.googleBenchmark([("a", Self.scaled(1))]))
+        #expect(c.cases[0].verdict == .improvement)
+        #expect(!c.hasRegression)
+    }
+
+    @Test func repetitionCountsWarnAndRefuse() throws {
+        // 5 repetitions: tested, with a warning.
+        let five = try Self.compare(Self.googleBenchmark([("a", Array(Self.scaled(1).prefix(5)))]),
+                                    Self.googleBenchmark([("a", Array(Self.scaled(1.3).prefix(5)))]))
+        #expect(five.cases[0].pValue != nil)
+        #expect(five.cases[0].verdict == .regression)
+        #expect(five.warnings.contains { $0.contains("fewer than 9") })
+        // 2 repetitions: no test, a large change is only "noisy".
+        let two = try Self.compare(Self.googleBenchmark([("a", Array(Self.scaled(1).prefix(2)))]),
+                                   Self.googleBenchmark([("a", Array(Self.scaled(1.3).prefix(2)))]))
+        #expect(two.cases[0].pValue == nil)
+        #expect(two.cases[0].verdict == .noisy)
+        #expect(two.cases[0].note?.contains("too few repetitions") == true)
+        #expect(!two.hasRegression)
+    }
+
+    @Test func aggregatesOnlyGiveARatioButNoTest() throws {
+        let base = Self.googleBenchmark([("a", Self.scaled(1))], aggregatesOnly: true)
+        let new = Self.googleBenchmark([("a", Self.scaled(1.3))])
+        let side = try Self.file(base, "base.json")
+        #expect(side.cases[0].fromAggregate && side.cases[0].samples.count == 1)
+        let c = try Self.compare(base, new)
+        #expect(c.cases[0].pValue == nil)
+        #expect(abs(c.cases[0].ratio - 1.3) < 1e-9)
+        #expect(c.cases[0].verdict == .noisy)
+        #expect(c.cases[0].note?.contains("median aggregate only") == true)
+    }
+
+    @Test func timeUnitsAreConverted() throws {
+        let ns = Self.googleBenchmark([("a", Self.scaled(1))], unit: "ns")
+        let us = Self.googleBenchmark([("a", Self.scaled(1).map { $0 / 1000 })], unit: "us")
+        let ms = Self.googleBenchmark([("a", Self.scaled(1).map { $0 / 1e6 })], unit: "ms")
+        let s = Self.googleBenchmark([("a", Self.scaled(1).map { $0 / 1e9 })], unit: "s")
+        for other in [us, ms, s] {
+            let c = try Self.compare(ns, other)
+            #expect(abs(c.cases[0].ratio - 1) < 1e-12)
+            #expect(c.cases[0].verdict == .unchanged)
+        }
+        #expect(abs(try Self.file(ms, "x").cases[0].median - 1e-3) < 1e-15)
+    }
+
+    @Test func errorEntriesAreListedNotCompared() throws {
+        let base = Self.googleBenchmark([("a", Self.scaled(1)), ("b", Self.scaled(1))])
+        let new = Self.googleBenchmark([("a", Self.scaled(1))], errors: ["b"])
+        let c = try Self.compare(base, new)
+        #expect(c.cases.map(\.name) == ["a"])
+        #expect(c.errors.count == 1 && c.errors[0].name == "b")
+        #expect(c.errors[0].message.contains("new: ISA avx512 not supported"))
+        #expect(c.markdown().contains("`b`: error"))
+    }
+
+    @Test func unmatchedAndFilteredCases() throws {
+        let base = Self.googleBenchmark([("bsr/a", Self.scaled(1)), ("bsr/old", Self.scaled(1)), ("csr/a", Self.scaled(1))])
+        let new = Self.googleBenchmark([("bsr/a", Self.scaled(1)), ("bsr/new", Self.scaled(1)), ("csr/a", Self.scaled(2))])
+        let c = try Self.compare(base, new)
+        #expect(c.onlyInBase == ["bsr/old"])
+        #expect(c.onlyInNew == ["bsr/new"])
+        let filtered = try Self.compare(base, new, ComparisonOptions(filter: "^bsr/"))
+        #expect(filtered.cases.map(\.name) == ["bsr/a"])
+        #expect(!filtered.hasRegression)
+        #expect(Self.error { try Self.compare(base, new, ComparisonOptions(filter: "([")) }?.message
+            .contains("not a valid regular expression") == true)
+    }
+
+    @Test func contextDifferencesWarnLoudly() throws {
+        let base = Self.googleBenchmark([("a", Self.scaled(1))])
+        let new = Self.googleBenchmark([("a", Self.scaled(1))],
+                                       context: ["cpu_model": "Intel Xeon", "library_build_type": "debug",
+                                                 "host_name": "other", "date": "2026-01-01"])
+        let c = try Self.compare(base, new)
+        #expect(Set(c.contextDifferences.map(\.key)) == ["cpu_model", "library_build_type", "host_name"])
+        #expect(Set(c.criticalDifferences.map(\.key)) == ["cpu_model", "library_build_type"])
+        let md = c.markdown()
+        #expect(md.contains("WARNING: the two runs differ in cpu_model, library_build_type"))
+        // Summary first, then the table, then the context.
+        let summary = try #require(md.range(of: "## Summary")), table = try #require(md.range(of: "## Cases")),
+            context = try #require(md.range(of: "## Machine context"))
+        #expect(summary.lowerBound < table.lowerBound && table.lowerBound < context.lowerBound)
+    }
+
+    // MARK: kernelbench files and deterministic counts
+
+    static func kernelbenchReport(_ counts: [(String, Double)], unit: String = "instructions") throws -> Data {
+        var report = BenchmarkReport(context: MachineContext.current())
+        for (name, count) in counts {
+            report.benchmarks.append(BenchmarkEntry.deterministicCount(
+                name: name, count: count, unit: unit, calls: 11, kernel: "bsr_f32_spmm_generic__scalar", format: .bsr,
+                block: try BlockShape(square: 4), m: 128, k: 128, n: 32, sparsity: 0.75, achievedSparsity: 0.75,
+                distribution: "uniform", matrix: "random"))
+        }
+        return try report.jsonData()
+    }
+
+    @Test func deterministicCountsUseTheThreshold() throws {
+        let base = try Self.kernelbenchReport([("instr/a", 100_000), ("instr/b", 100_000), ("instr/c", 100_000)])
+        let new = try Self.kernelbenchReport([("instr/a", 103_000), ("instr/b", 101_000), ("instr/c", 97_000)])
+        let side = try Self.file(base, "base.json")
+        #expect(side.kind == .kernelbench && side.unit == .instructions)
+        #expect(side.cases.map(\.kernel) == Array(repeating: "bsr_f32_spmm_generic__scalar", count: 3))
+        #expect(side.context["build_configuration"] == MachineContext.buildConfiguration)
+        let c = try Self.compare(base, new, ComparisonOptions(deterministic: true, threshold: 0.02))
+        #expect(c.cases.map(\.verdict) == [.regression, .unchanged, .improvement])
+        #expect(c.cases.allSatisfy { $0.pValue == nil })
+        #expect(c.warnings.isEmpty)
+        #expect(c.exitStatus() == CompareExit.regression)
+        #expect(c.markdown().contains("103,000"))
+        let loose = try Self.compare(base, new, ComparisonOptions(deterministic: true, threshold: 0.05))
+        #expect(!loose.hasRegression)
+    }
+
+    @Test func timesAndInstructionCountsDoNotMix() throws {
+        let instructions = try Self.kernelbenchReport([("a", 1000)])
+        let times = try Self.kernelbenchReport([("a", 1000)], unit: "ns")
+        #expect(try Self.file(times, "t").unit == .seconds)
+        #expect(Self.error { try Self.compare(instructions, times) }?.message.contains("not comparable") == true)
+    }
+
+    @Test func kernelbenchAgainstGoogleBenchmark() throws {
+        let kb = try Self.kernelbenchReport([("a", 1000)], unit: "ns")
+        let gb = Self.googleBenchmark([("a", [1000, 1000, 1000])])
+        let c = try Self.compare(kb, gb)
+        #expect(c.cases.count == 1 && c.cases[0].ratio == 1)
+        #expect(c.cases[0].verdict == .unchanged)
+    }
+
+    // MARK: Bad input
+
+    @Test func malformedAndMismatchedFilesGiveClearErrors() throws {
+        func message(_ text: String) -> String? { Self.error { try Self.file(Data(text.utf8), "bad.json") }?.description }
+        #expect(message("")?.hasPrefix("bad.json: empty file") == true)
+        #expect(message("{\"benchmarks\": [")?.hasPrefix("bad.json: malformed JSON") == true)
+        #expect(message("[1, 2]") == "bad.json: not a benchmark result file: the top level is not a JSON object")
+        #expect(message("{\"context\": {}}") == "bad.json: not a benchmark result file: no \"benchmarks\" array")
+        #expect(message("{\"benchmarks\": 3}")?.contains("is not an array") == true)
+        #expect(message("{\"benchmarks\": [{\"real_time\": 1}]}") == "bad.json: benchmarks[0]: missing \"name\"")
+        #expect(message("{\"benchmarks\": [{\"name\": \"x\", \"real_time\": \"fast\"}]}")?
+            .contains("missing or non-numeric \"real_time\"") == true)
+        #expect(message("{\"benchmarks\": [{\"name\": \"x\", \"real_time\": 1, \"time_unit\": \"fortnights\"}]}")?
+            .contains("unknown time_unit \"fortnights\"") == true)
+        #expect(message("{\"benchmarks\": [{\"name\": \"x\", \"real_time\": -1}]}")?.contains("not a non-negative") == true)
+
+        let missing = Self.error { try ResultFile.load(path: "/nonexistent/dir/result.json") }
+        #expect(missing?.description == "/nonexistent/dir/result.json: no such file")
+
+        let disjoint = Self.error {
+            try Self.compare(Self.googleBenchmark([("a", [1, 2, 3])]), Self.googleBenchmark([("b", [1, 2, 3])]))
+        }
+        #expect(disjoint?.message.contains("no cases in common with base.json") == true)
+        let empty = Self.error {
+            try Self.compare(Self.googleBenchmark([("a", [1, 2, 3])]), Data("{\"benchmarks\": []}".utf8))
+        }
+        #expect(empty?.message.contains("no cases in common") == true)
+    }
+
+    // MARK: The command's exit codes
+
+    /// The `kernelbench` executable next to the test bundle, when this build has it.
+    static var executable: URL? {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent(), dir.deletingLastPathComponent().deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("kernelbench")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
+               FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        guard let binary = executable else { throw CocoaError(.fileNoSuchFile) }
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: executable != nil, "needs the kernelbench executable built alongside the tests"))
+    func commandExitCodes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("compare-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ data: Data) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try data.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let base = try write("base.json", Self.googleBenchmark([("a", Self.scaled(1))]))
+        let slower = try write("slower.json", Self.googleBenchmark([("a", Self.scaled(1.2))]))
+        let other = try write("other.json", Self.googleBenchmark([("z", Self.scaled(1))]))
+        let bad = try write("bad.json", Data("{\"benchmarks\": [".utf8))
+
+        #expect(try Self.run(["compare", base, base]).status == 0)
+        let regression = try Self.run(["compare", base, slower])
+        #expect(regression.status == 2)
+        #expect(regression.stdout.contains("**1 regression**"))
+        #expect(regression.stderr.contains("1 regression found"))
+        let report = dir.appendingPathComponent("out/regression.md").path
+        #expect(try Self.run(["compare", base, slower, "--report-only", "--report", report]).status == 0)
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("## Machine context"))
+        #expect(try Self.run(["compare", base, slower, "--min-effect", "0.5"]).status == 0)
+
+        let missing = try Self.run(["compare", base, dir.appendingPathComponent("none.json").path])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("none.json: no such file"))
+        let malformed = try Self.run(["compare", bad, base, "--report-only"])
+        #expect(malformed.status == 1)
+        #expect(malformed.stderr.contains("malformed JSON"))
+        let disjoint = try Self.run(["compare", base, other])
+        #expect(disjoint.status == 1)
+        #expect(disjoint.stderr.contains("no cases in common"))
+        #expect(try Self.run(["compare", base, base, "--alpha", "2"]).status == 1)
+    }
+}
