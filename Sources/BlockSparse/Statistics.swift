@@ -55,7 +55,7 @@ public struct TimingPolicy: Sendable, Codable, Equatable {
     /// so microsecond-scale calls are not dominated by timer overhead.
     public var minRepetitionTime: Double
 
-    public init(minRepetitions: Int = 5, minTime: Double = 0.1, maxRepetitions: Int = 1000,
+    public init(minRepetitions: Int = 5, minTime: Double = 0.1, maxRepetitions: Int = 50,
                 warmup: Double = 0.02, minRepetitionTime: Double = 0.0005) {
         self.minRepetitions = minRepetitions
         self.minTime = minTime

@@ -386,7 +386,14 @@ struct Run: ParsableCommand {
         if !breakEvens.isEmpty {
             lines.append("")
             lines.append("Break-even against dense on this machine:")
-            for b in breakEvens { lines.append("  " + b.sentence) }
+            var lastSetting = ""
+            for b in breakEvens {
+                if b.setting != lastSetting {
+                    lines.append("  \(b.setting):")
+                    lastSetting = b.setting
+                }
+                lines.append("    " + b.sentence)
+            }
         }
         return lines.joined(separator: "\n")
     }
