@@ -16,7 +16,7 @@ struct KernelBench: ParsableCommand {
             2 bad usage or bad input.
             Environment: KERNELBENCH_ISA=scalar|avx2_fma|neon forces the kernels' ISA.
             """,
-        subcommands: [Run.self, List.self, Peak.self, Export.self, Compare.self, Report.self, Instructions.self],
+        subcommands: [Run.self, List.self, Peak.self, Export.self, Compare.self, Report.self, Instructions.self, Paper.self],
         defaultSubcommand: Run.self
     )
 

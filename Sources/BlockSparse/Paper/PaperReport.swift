@@ -1,0 +1,416 @@
+import Foundation
+
+// Claims, tables and the HTML report of the paper study.
+
+extension Study {
+    /// Hidden sparsity at which the claims are judged ("about 90%").
+    public static let claimSparsity = 0.90
+
+    /// The first level at or above `sparsity` hidden sparsity (nil: not reached).
+    public static func level(_ run: BlockRun, atLeast sparsity: Double) -> StudyLevel? {
+        run.levels.first { $0.hidden_sparsity >= sparsity - 1e-9 }
+    }
+
+    /// Judges the issue's four claims on what `result` holds so far.
+    public static func evaluateClaims(_ result: StudyResult) -> [Claim] {
+        var claims: [Claim] = []
+        let pct = { (x: Double) in String(format: "%.2f%%", x * 100) }
+        let pts = { (x: Double) in String(format: "%+.2f", x * 100) }
+
+        // 1. Dense accuracy.
+        if let dense = result.dense {
+            claims.append(Claim(id: 1, statement: "Dense LeNet-300-100 test accuracy >= 89% on Fashion-MNIST",
+                                holds: dense.test_accuracy >= 0.89,
+                                evidence: "dense test accuracy \(pct(dense.test_accuracy)) (epoch \(dense.selected_epoch) of \(dense.epochs.count), picked on validation)"))
+        } else {
+            claims.append(Claim(id: 1, statement: "Dense LeNet-300-100 test accuracy >= 89% on Fashion-MNIST",
+                                holds: nil, evidence: "no dense baseline yet"))
+        }
+
+        // 2. 2x2 and 4x4 at about 90% hidden sparsity within 1.5 points of dense.
+        let statement2 = "2x2 and 4x4 block pruning at about 90% hidden-layer sparsity within 1.5 points of dense"
+        if let dense = result.dense {
+            var parts: [String] = []
+            var holds: Bool? = true
+            for b in [2, 4] {
+                guard let run = result.runs.first(where: { $0.block == b }) else {
+                    parts.append("\(b)x\(b): not run")
+                    holds = nil
+                    continue
+                }
+                guard let level = level(run, atLeast: claimSparsity) else {
+                    let reached = run.levels.last.map { pct($0.hidden_sparsity) } ?? "0%"
+                    parts.append("\(b)x\(b): 90% not reached (last level \(reached))")
+                    holds = nil
+                    continue
+                }
+                let drop = dense.test_accuracy - level.score.test_accuracy
+                parts.append("\(b)x\(b) at \(pct(level.hidden_sparsity)) (round \(level.round)): \(pct(level.score.test_accuracy)), \(pts(-drop)) points vs dense")
+                if drop > 0.015, holds != nil { holds = false }
+            }
+            claims.append(Claim(id: 2, statement: statement2, holds: holds, evidence: parts.joined(separator: "; ")))
+        } else {
+            claims.append(Claim(id: 2, statement: statement2, holds: nil, evidence: "no dense baseline yet"))
+        }
+
+        // 3. Score beats random by >= 2 points at >= 90% sparsity.
+        let statement3 = "Score-based block pruning beats random block pruning by >= 2 points at >= 90% hidden sparsity"
+        var gaps: [String] = []
+        var all = true, any = false
+        for run in result.runs {
+            let high = run.levels.filter { $0.hidden_sparsity >= claimSparsity - 1e-9 && $0.random != nil }
+            guard let first = high.first, let last = high.last else { continue }
+            any = true
+            let g1 = first.score.test_accuracy - first.random!.test_accuracy
+            let g2 = last.score.test_accuracy - last.random!.test_accuracy
+            let minimum = high.map { $0.score.test_accuracy - $0.random!.test_accuracy }.min()!
+            if minimum < 0.02 { all = false }
+            gaps.append("\(run.block)x\(run.block): \(pts(g1)) at \(pct(first.hidden_sparsity))"
+                        + (high.count > 1 ? ", \(pts(g2)) at \(pct(last.hidden_sparsity)), min \(pts(minimum))" : ""))
+        }
+        claims.append(Claim(id: 3, statement: statement3, holds: any ? all : nil,
+                            evidence: any ? "score − random, points: " + gaps.joined(separator: "; ")
+                                : "no level at >= 90% hidden sparsity with a random baseline"))
+
+        // 4. The trade-off table.
+        let statement4 = "The accuracy/speed trade-off across block sizes, in one table a reader can use to pick a block size"
+        let rows = result.runs.compactMap { run -> (Int, StudyLevel)? in
+            (level(run, atLeast: claimSparsity) ?? run.levels.last).map { (run.block, $0) }
+        }
+        if let dense = result.dense, !rows.isEmpty {
+            let ok = rows.filter { dense.test_accuracy - $0.1.score.test_accuracy <= 0.015 }
+            let widest = result.config.timing_batches.max() ?? 1
+            func speedup(_ level: StudyLevel) -> Double {
+                level.timings.first { $0.batch == widest }?.speedup_bsr_vs_dense ?? 0
+            }
+            var evidence = "table \"Pick a block size\" in results.md / report.html"
+            if let pick = ok.max(by: { speedup($0.1) < speedup($1.1) }) {
+                evidence += String(format: "; fastest block size within 1.5 points of dense at ~90%%: %dx%d (BSR %.2fx dense at batch %d)",
+                                   pick.0, pick.0, speedup(pick.1), widest)
+            }
+            claims.append(Claim(id: 4, statement: statement4, holds: true, evidence: evidence))
+        } else {
+            claims.append(Claim(id: 4, statement: statement4, holds: nil, evidence: "no pruned networks yet"))
+        }
+        return claims
+    }
+}
+
+/// Markdown and HTML renderings of a ``StudyResult``.
+public enum StudyReport {
+    static func pct(_ x: Double) -> String { String(format: "%.2f", x * 100) }
+    static func verdict(_ holds: Bool?) -> String { holds.map { $0 ? "holds" : "does not hold" } ?? "not measured" }
+
+    /// Column headers shared by the per-round tables: round and the hidden
+    /// sparsity of the first block size at that round.
+    static func roundHeaders(_ result: StudyResult) -> [String] {
+        let rounds = result.runs.map(\.levels.count).max() ?? 0
+        return (0..<rounds).map { r in
+            let s = result.runs.first { $0.levels.count > r }.map { pct($0.levels[r].hidden_sparsity) } ?? "?"
+            return "r\(r + 1) (\(s)%)"
+        }
+    }
+
+    /// Rows of the tables, as cells (first cell: row label).
+    struct Table {
+        var title: String
+        var note: String
+        var header: [String]
+        var rows: [[String]]
+    }
+
+    static func tables(_ result: StudyResult) -> [Table] {
+        var tables: [Table] = []
+        let dense = result.dense?.test_accuracy
+        let batches = result.config.timing_batches
+
+        // Pick a block size.
+        var pick = Table(title: "Pick a block size",
+                         note: "At the first round with hidden-layer sparsity >= 90% (else the last round), and at the last round. Accuracy in %, Δ in points vs the dense baseline"
+                            + (dense.map { " (\(pct($0))%)" } ?? "")
+                            + "; speedups are single-threaded inference time of the three layer products: dense (OpenBLAS sgemm, the project's dense baseline) / BSR, at batch 1 also OpenBLAS sgemv / BSR, and CSR / BSR.",
+                         header: ["block", "hidden sparsity", "test acc", "Δ vs dense", "random acc", "score − random"]
+                            + batches.flatMap { $0 == 1 ? ["BSR vs dense b1", "BSR vs sgemv b1", "BSR vs CSR b1"]
+                                : ["BSR vs dense b\($0)", "BSR vs CSR b\($0)"] }
+                            + ["last: sparsity", "last: acc", "last: score − random"]
+                            + batches.map { "last: BSR vs dense b\($0)" },
+                         rows: [])
+        for run in result.runs {
+            guard let level = Study.level(run, atLeast: Study.claimSparsity) ?? run.levels.last,
+                  let last = run.levels.last else { continue }
+            var row = ["\(run.block)x\(run.block)", pct(level.hidden_sparsity) + "%", pct(level.score.test_accuracy),
+                       dense.map { String(format: "%+.2f", (level.score.test_accuracy - $0) * 100) } ?? "",
+                       level.random.map { pct($0.test_accuracy) } ?? "",
+                       level.random.map { String(format: "%+.2f", (level.score.test_accuracy - $0.test_accuracy) * 100) } ?? ""]
+            for b in batches {
+                let t = level.timings.first { $0.batch == b }
+                row.append(t.map { String(format: "%.2fx", $0.speedup_bsr_vs_dense) } ?? "")
+                if b == 1 { row.append(t?.speedup_bsr_vs_gemv.map { String(format: "%.2fx", $0) } ?? "") }
+                row.append(t.map { String(format: "%.2fx", $0.speedup_bsr_vs_csr) } ?? "")
+            }
+            row += [pct(last.hidden_sparsity) + "%", pct(last.score.test_accuracy),
+                    last.random.map { String(format: "%+.2f", (last.score.test_accuracy - $0.test_accuracy) * 100) } ?? ""]
+            for b in batches {
+                row.append(last.timings.first { $0.batch == b }.map { String(format: "%.2fx", $0.speedup_bsr_vs_dense) } ?? "")
+            }
+            pick.rows.append(row)
+        }
+        tables.append(pick)
+
+        let headers = roundHeaders(result)
+        func perRound(_ title: String, _ note: String, _ cell: (StudyLevel) -> String) -> Table {
+            Table(title: title, note: note, header: ["block"] + headers,
+                  rows: result.runs.map { run in
+                      ["\(run.block)x\(run.block)"] + headers.indices.map { r in
+                          r < run.levels.count ? cell(run.levels[r]) : ""
+                      }
+                  })
+        }
+        tables.append(perRound("Test accuracy (%), score-based block pruning",
+                               "Columns: round and the hidden-layer sparsity of the first block size; exact sparsities per block size are in results.json.") {
+            pct($0.score.test_accuracy)
+        })
+        if result.config.random_baseline {
+            tables.append(perRound("Test accuracy (%), random block pruning (same blocks counts removed)", "") {
+                $0.random.map { pct($0.test_accuracy) } ?? ""
+            })
+        }
+        tables.append(perRound("Hidden-layer sparsity (%) reached", "") { pct($0.hidden_sparsity) })
+        for b in batches {
+            tables.append(perRound("Inference speedup of BSR over dense, batch \(b)",
+                                   b == 1 ? "dense sgemm time / BSR time, three layers, single thread; in parentheses: sgemv time / BSR time, and CSR over dense (sgemm)."
+                                       : "dense time / BSR time, three layers, single thread; CSR over dense in parentheses.") { level in
+                level.timings.first { $0.batch == b }.map { t in
+                    if let gemv = t.speedup_bsr_vs_gemv {
+                        return String(format: "%.2f (%.2f, %.2f)", t.speedup_bsr_vs_dense, gemv, t.speedup_csr_vs_dense)
+                    }
+                    return String(format: "%.2f (%.2f)", t.speedup_bsr_vs_dense, t.speedup_csr_vs_dense)
+                } ?? ""
+            })
+        }
+        return tables
+    }
+
+    static func markdownTable(_ t: Table) -> String {
+        var s = "### \(t.title)\n\n"
+        if !t.note.isEmpty { s += t.note + "\n\n" }
+        s += "| " + t.header.joined(separator: " | ") + " |\n"
+        s += "|" + t.header.map { _ in "---" }.joined(separator: "|") + "|\n"
+        for row in t.rows { s += "| " + row.joined(separator: " | ") + " |\n" }
+        return s + "\n"
+    }
+
+    /// The tables and claims as Markdown (results.md).
+    public static func markdown(_ result: StudyResult) -> String {
+        let c = result.config
+        var s = "# Block pruning of LeNet-300-100 on Fashion-MNIST — measured results\n\n"
+        s += "Reproduction of Huang et al., \"Coarse-Grained Pruning of Neural Network Models Based on Blocky Sparse Structure\" (Entropy 2021).\n\n"
+        s += "- Command: `\(result.command)`\n"
+        s += "- Runtime: \(Study.formatDuration(result.runtime_seconds)) (\(Int(result.runtime_seconds.rounded())) s)"
+            + (result.complete ? "" : " — **incomplete: interrupted or still running**") + "\n"
+        s += "- Machine: \(result.context.cpu_model), \(result.context.cores_available) cores; \(result.context.build_configuration) build; revision \(result.context.git_revision); \(result.context.date)\n"
+        s += "- Data: \(result.train_samples) training, \(result.validation_samples) validation (held out of the training set, used for model selection), \(result.test_samples) test samples\n"
+        s += "- Schedule: \(c.rounds) rounds; each removes \(Int(c.hidden_fraction * 100))% of the alive blocks of the hidden layers and \(Int(c.output_fraction * 100))% of the output layer (score: \(c.score.rawValue)), then retrains \(c.retrain_epochs) epoch(s) with Adam (lr \(c.retrain_learning_rate)), keeping the epoch with the best validation accuracy; dense baseline \(c.epochs) epochs, Adam lr \(c.learning_rate) decayed x\(c.learning_rate_decay) per epoch, picked on validation accuracy; batch \(c.batch_size), seed \(c.seed)\n"
+        s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats\n"
+        if c.quick { s += "- **Quick mode**: a subset of the data, fewer rounds and epochs — not the study's numbers\n" }
+        s += "\n## Claims\n\n| # | claim | verdict | evidence |\n|---|---|---|---|\n"
+        for claim in result.claims {
+            s += "| \(claim.id) | \(claim.statement) | **\(verdict(claim.holds))** | \(claim.evidence) |\n"
+        }
+        if let d = result.dense {
+            s += "\n## Dense baseline\n\n"
+            s += String(format: "Test accuracy %.2f%% (loss %.4f), validation %.2f%%, epoch %d of %d selected; %.0f s.\n\n",
+                        d.test_accuracy * 100, d.test_loss, d.validation_accuracy * 100, d.selected_epoch,
+                        d.epochs.count, d.seconds)
+        }
+        s += "## Tables\n\n"
+        for t in tables(result) { s += markdownTable(t) }
+        let mismatches = result.runs.flatMap(\.levels).filter {
+            abs($0.sparse_path_test_accuracy - $0.score.test_accuracy) > 0.001
+        }
+        s += "Every timed product (3 layers x \(c.timing_batches.count) batch sizes x BSR/CSR/dense at every level) was verified against the Swift reference before timing. "
+        s += "Test accuracy through the BSR kernels and the parallel driver agrees with the dense (sgemm) path within 0.1 points at "
+            + "\(result.runs.flatMap(\.levels).count - mismatches.count) of \(result.runs.flatMap(\.levels).count) levels.\n"
+        return s
+    }
+
+    // MARK: HTML
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                          "#bcbd22", "#17becf"]
+
+    struct Series {
+        var name: String
+        var color: String
+        var dashed: Bool
+        var points: [(Double, Double)]
+    }
+
+    /// A self-contained SVG line chart.
+    /// Tick positions at 1, 2 or 5 x 10^k steps covering lo...hi.
+    static func niceTicks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
+        let span = max(hi - lo, 1e-12)
+        let raw = span / Double(max(count - 1, 1))
+        let magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        let first = ceil(lo / step - 1e-9) * step
+        return stride(from: first, through: hi + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
+    }
+
+    static func chart(title: String, xLabel: String, yLabel: String, series: [Series],
+                      reference: (value: Double, label: String)? = nil, yRange: (Double, Double)? = nil,
+                      xRange: (Double, Double) = (0, 100), logY: Bool = false) -> String {
+        if logY {
+            // Plot log10 of the values; label the ticks with the values themselves.
+            let logged = series.map { serie -> Series in
+                var copy = serie
+                copy.points = serie.points.map { ($0.0, log10(max($0.1, 1e-6))) }
+                return copy
+            }
+            let all = logged.flatMap { $0.points.map(\.1) } + (reference.map { [log10(max($0.value, 1e-6))] } ?? [])
+            guard let lo = all.min(), let hi = all.max() else { return "" }
+            return chart(title: title, xLabel: xLabel, yLabel: yLabel, series: logged,
+                         reference: reference.map { (log10(max($0.value, 1e-6)), $0.label) },
+                         yRange: (floor(lo), ceil(max(hi, lo + 1))), xRange: xRange, logLabels: true)
+        }
+        return chart(title: title, xLabel: xLabel, yLabel: yLabel, series: series, reference: reference,
+                     yRange: yRange, xRange: xRange, logLabels: false)
+    }
+
+    static func chart(title: String, xLabel: String, yLabel: String, series: [Series],
+                      reference: (value: Double, label: String)?, yRange: (Double, Double)?,
+                      xRange: (Double, Double), logLabels: Bool) -> String {
+        let w = 720.0, h = 380.0, left = 60.0, right = 150.0, top = 30.0, bottom = 45.0
+        let xs = series.flatMap { $0.points.map(\.0) }, ys = series.flatMap { $0.points.map(\.1) } + (reference.map { [$0.value] } ?? [])
+        guard !xs.isEmpty else { return "" }
+        let x0 = xRange.0, x1 = max(xRange.1, xs.max()!)
+        var y0 = yRange?.0 ?? ys.min()!, y1 = yRange?.1 ?? ys.max()!
+        if y1 - y0 < 1e-9 { y0 -= 1; y1 += 1 }
+        if yRange == nil {
+            // Widen to whole tick steps.
+            let ticks = niceTicks(y0, y1)
+            let step = ticks.count > 1 ? ticks[1] - ticks[0] : 1
+            y0 = floor(y0 / step) * step
+            y1 = ceil(y1 / step) * step
+        }
+        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (w - left - right) }
+        func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * (h - top - bottom) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        s += "<text x=\"\(Int(w / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">\(escape(title))</text>\n"
+        s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>\n",
+                    left, top, w - left - right, h - top - bottom)
+        var yTicks: [(Double, Double)] = niceTicks(y0, y1).map { ($0, $0) }
+        if logLabels {  // decades and their 2x and 5x
+            yTicks = []
+            var k = floor(y0)
+            while k <= ceil(y1) {
+                for m in [1.0, 2.0, 5.0] {
+                    let position: Double = log10(m) + k
+                    if position >= y0 - 1e-9 && position <= y1 + 1e-9 { yTicks.append((position, m * pow(10.0, k))) }
+                }
+                k += 1
+            }
+        }
+        for (yp0, yv) in yTicks {
+            let yp = py(yp0)
+            s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+                        left, w - right, yp, yp, left - 4, yp + 4, yv)
+        }
+        for xv in niceTicks(x0, x1, count: 11) {
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", px(xv), h - bottom + 15, xv)
+        }
+        s += "<text x=\"\(Int((left + w - right) / 2))\" y=\"\(Int(h - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        s += "<text transform=\"translate(14 \(Int((top + h - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        if let reference {
+            let yp = py(reference.value)
+            s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%.1f\">%@</text>\n",
+                        left, w - right, yp, yp, left + 4, yp - 4, escape(reference.label))
+        }
+        for (i, serie) in series.enumerated() {
+            let points = serie.points.map { String(format: "%.1f,%.1f", px($0.0), py(max(min($0.1, y1), y0))) }
+            s += "<polyline fill=\"none\" stroke=\"\(serie.color)\" stroke-width=\"1.8\"\(serie.dashed ? " stroke-dasharray=\"5 3\"" : "") points=\"\(points.joined(separator: " "))\"/>\n"
+            for p in serie.points {
+                s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"%@\"/>", px(p.0), py(max(min(p.1, y1), y0)), serie.color)
+            }
+            let ly = top + 14 * Double(i) + 8
+            s += String(format: "\n<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/><text x=\"%.1f\" y=\"%.1f\">%@</text>\n",
+                        w - right + 10, w - right + 34, ly, ly, serie.color, serie.dashed ? " stroke-dasharray=\"5 3\"" : "",
+                        w - right + 38, ly + 4, escape(serie.name))
+        }
+        return s + "</svg>\n"
+    }
+
+    /// A self-contained HTML report: claims, charts (inline SVG) and tables.
+    public static func html(_ result: StudyResult) -> String {
+        var s = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Block pruning of LeNet-300-100 — KernelBench</title>\n"
+        s += "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}.holds{color:#080;font-weight:bold}.fails{color:#b00;font-weight:bold}code{background:#f4f4f4;padding:1px 3px}</style></head><body>\n"
+        s += "<h1>Block pruning of LeNet-300-100 on Fashion-MNIST</h1>\n"
+        s += "<p>Reproduction of Huang et al., “Coarse-Grained Pruning of Neural Network Models Based on Blocky Sparse Structure” (Entropy 2021), with KernelBench's BSR kernels.</p>\n"
+        s += "<p>Command: <code>\(escape(result.command))</code><br>Runtime: \(Study.formatDuration(result.runtime_seconds))"
+            + (result.complete ? "" : " (<b>incomplete</b>)")
+            + "<br>Machine: \(escape(result.context.cpu_model)), \(result.context.cores_available) cores; \(escape(result.context.date))"
+            + (result.config.quick ? "<br><b>Quick mode</b>: subset of the data, fewer rounds and epochs." : "") + "</p>\n"
+        s += "<h2>Claims</h2>\n<table><tr><th>#</th><th>claim</th><th>verdict</th><th>evidence</th></tr>\n"
+        for c in result.claims {
+            let cls = c.holds.map { $0 ? "holds" : "fails" } ?? ""
+            s += "<tr><td>\(c.id)</td><td style=\"text-align:left\">\(escape(c.statement))</td><td class=\"\(cls)\">\(verdict(c.holds))</td><td style=\"text-align:left\">\(escape(c.evidence))</td></tr>\n"
+        }
+        s += "</table>\n<h2>Charts</h2>\n"
+        let dense = result.dense.map { (value: $0.test_accuracy * 100, label: String(format: "dense %.2f%%", $0.test_accuracy * 100)) }
+        let colored = result.runs.enumerated().map { (palette[$0.offset % palette.count], $0.element) }
+        let accuracy = colored.map { color, run in
+            Series(name: "\(run.block)x\(run.block)", color: color, dashed: false,
+                   points: run.levels.map { ($0.hidden_sparsity * 100, $0.score.test_accuracy * 100) })
+        }
+        s += chart(title: "Test accuracy vs hidden-layer sparsity (score-based)", xLabel: "hidden-layer sparsity (%)",
+                   yLabel: "test accuracy (%)", series: accuracy, reference: dense)
+        var versus: [Series] = []
+        for (color, run) in colored {
+            versus.append(Series(name: "\(run.block)x\(run.block) score", color: color, dashed: false,
+                                 points: run.levels.map { ($0.hidden_sparsity * 100, $0.score.test_accuracy * 100) }))
+            if result.config.random_baseline {
+                versus.append(Series(name: "\(run.block)x\(run.block) random", color: color, dashed: true,
+                                     points: run.levels.compactMap { l in l.random.map { (l.hidden_sparsity * 100, $0.test_accuracy * 100) } }))
+            }
+        }
+        s += chart(title: "Score-based (solid) vs random (dashed) block pruning", xLabel: "hidden-layer sparsity (%)",
+                   yLabel: "test accuracy (%)", series: versus, reference: dense)
+        if result.config.random_baseline {
+            let gaps = colored.map { color, run in
+                Series(name: "\(run.block)x\(run.block)", color: color, dashed: false,
+                       points: run.levels.compactMap { l in
+                           l.random.map { (l.hidden_sparsity * 100, (l.score.test_accuracy - $0.test_accuracy) * 100) }
+                       })
+            }
+            s += chart(title: "Score-based minus random block pruning (test accuracy points)",
+                       xLabel: "hidden-layer sparsity (%)", yLabel: "score − random (points)", series: gaps,
+                       reference: (2, "+2 points"))
+        }
+        for b in result.config.timing_batches {
+            let speed = colored.map { color, run in
+                Series(name: "\(run.block)x\(run.block)", color: color, dashed: false,
+                       points: run.levels.compactMap { l in
+                           l.timings.first { $0.batch == b }.map { (l.hidden_sparsity * 100, $0.speedup_bsr_vs_dense) }
+                       })
+            }
+            s += chart(title: "BSR inference speedup over dense (OpenBLAS sgemm), batch \(b), 1 thread",
+                       xLabel: "hidden-layer sparsity (%)", yLabel: "dense time / BSR time (log scale)",
+                       series: speed, reference: (1, "1x"), logY: true)
+        }
+        s += "<h2>Tables</h2>\n"
+        for t in tables(result) {
+            s += "<h3>\(escape(t.title))</h3>\n"
+            if !t.note.isEmpty { s += "<p>\(escape(t.note))</p>\n" }
+            s += "<table><tr>" + t.header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+            for row in t.rows { s += "<tr>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
+            s += "</table>\n"
+        }
+        s += "<p>Raw data: <code>results.json</code>.</p>\n</body></html>\n"
+        return s
+    }
+}

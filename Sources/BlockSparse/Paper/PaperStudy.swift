@@ -1,0 +1,358 @@
+import Foundation
+
+/// What the paper-reproduction study runs (recorded in the results).
+public struct StudyConfig: Codable, Sendable, Equatable {
+    public var quick: Bool
+    /// Square block sizes b (1 = unstructured pruning).
+    public var blocks: [Int]
+    /// Prune/retrain rounds per block size.
+    public var rounds: Int
+    /// Epochs of the dense baseline.
+    public var epochs: Int
+    /// Retraining epochs after each pruning round.
+    public var retrain_epochs: Int
+    public var seed: UInt64
+    public var batch_size: Int
+    /// Adam learning rate of the dense baseline and of retraining.
+    public var learning_rate: Float
+    public var retrain_learning_rate: Float
+    /// The dense baseline's learning rate is multiplied by this after every epoch.
+    public var learning_rate_decay: Float
+    /// Fraction of the alive blocks removed per round in the hidden layers / the output layer.
+    public var hidden_fraction: Double
+    public var output_fraction: Double
+    public var score: BlockScore
+    public var random_baseline: Bool
+    /// Samples held out of the training set for model selection.
+    public var validation_size: Int
+    /// Training samples used (before the validation split); nil = all.
+    public var train_limit: Int?
+    /// Test samples used; nil = all.
+    public var test_limit: Int?
+    public var timing_batches: [Int]
+    public var timing: TimingPolicy
+    /// OpenBLAS and driver threads for training and accuracy evaluation.
+    public var train_threads: Int
+    public var layer_sizes: [Int]
+    public var data_directory: String
+
+    /// The full study: LeNet-300-100, block sizes 1–16, the paper's schedule
+    /// (20% of the alive blocks per round in the hidden layers, 10% in the
+    /// output layer) for 16 rounds, which reaches about 97% hidden sparsity.
+    public static func full(dataDirectory: String = FashionMNIST.defaultDirectory,
+                            threads: Int = Topology.detect().cpuCount) -> StudyConfig {
+        StudyConfig(quick: false, blocks: [1, 2, 3, 4, 5, 6, 8, 16], rounds: 16, epochs: 20, retrain_epochs: 2,
+                    seed: 2021, batch_size: 128, learning_rate: 1e-3, retrain_learning_rate: 5e-4,
+                    learning_rate_decay: 0.9,
+                    hidden_fraction: 0.2, output_fraction: 0.1, score: .meanAbs, random_baseline: true,
+                    validation_size: 6000, train_limit: nil, test_limit: nil, timing_batches: [1, 64],
+                    timing: TimingPolicy(minRepetitions: 5, minTime: 0.04, maxRepetitions: 1000, warmup: 0.01,
+                                         minRepetitionTime: 0.0005),
+                    train_threads: threads, layer_sizes: [784, 300, 100, 10], data_directory: dataDirectory)
+    }
+
+    /// `--quick`: 10,000 training samples (2,000 of them for validation), 5,000 test samples,
+    /// 11 rounds (about 91% hidden sparsity), 5 dense epochs and 1 retraining
+    /// epoch per round, short timings.
+    public static func quickMode(dataDirectory: String = FashionMNIST.defaultDirectory,
+                                 threads: Int = Topology.detect().cpuCount) -> StudyConfig {
+        var c = full(dataDirectory: dataDirectory, threads: threads)
+        c.quick = true
+        c.rounds = 11
+        c.epochs = 5
+        c.retrain_epochs = 1
+        c.validation_size = 2000
+        c.train_limit = 10000
+        c.test_limit = 5000
+        c.timing = TimingPolicy(minRepetitions: 3, minTime: 0.005, maxRepetitions: 200, warmup: 0.002,
+                                minRepetitionTime: 0.0002)
+        return c
+    }
+
+    /// Hidden-layer sparsity the schedule reaches after `rounds` rounds (ignoring rounding).
+    public var scheduledHiddenSparsity: Double { 1 - pow(1 - hidden_fraction, Double(rounds)) }
+}
+
+/// One epoch of training: loss and validation accuracy.
+public struct EpochLog: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var train_loss: Double
+    public var validation_accuracy: Double
+}
+
+/// The dense baseline.
+public struct DenseResult: Codable, Sendable, Equatable {
+    public var epochs: [EpochLog]
+    /// The epoch picked by validation accuracy.
+    public var selected_epoch: Int
+    public var validation_accuracy: Double
+    public var test_accuracy: Double
+    public var test_loss: Double
+    public var seconds: Double
+}
+
+/// Accuracy of one pruned network (model picked by validation accuracy among the retraining epochs).
+public struct PrunedOutcome: Codable, Sendable, Equatable {
+    public var validation_accuracy: Double
+    public var test_accuracy: Double
+    public var test_loss: Double
+}
+
+/// One sparsity level reached by one block size.
+public struct StudyLevel: Codable, Sendable, Equatable {
+    public var round: Int
+    /// Fraction of the hidden layers' weights (layers 1 and 2) in pruned blocks.
+    public var hidden_sparsity: Double
+    /// Fraction of the output layer's weights in pruned blocks.
+    public var output_sparsity: Double
+    /// Fraction of all weights in pruned blocks.
+    public var overall_sparsity: Double
+    public var layer_sparsity: [Double]
+    public var alive_blocks: [Int]
+    public var total_blocks: [Int]
+    /// Blocks removed in this round per layer (the random baseline removes the same counts).
+    public var removed_blocks: [Int]
+    public var score: PrunedOutcome
+    public var random: PrunedOutcome?
+    /// Test accuracy of the score-pruned network computed through the BSR
+    /// kernels and the parallel driver (must agree with `score.test_accuracy`).
+    public var sparse_path_test_accuracy: Double
+    public var timings: [NetworkTiming]
+}
+
+/// All levels of one block size.
+public struct BlockRun: Codable, Sendable, Equatable {
+    public var block: Int
+    public var levels: [StudyLevel]
+    public var seconds: Double
+}
+
+/// One of the issue's four claims, judged on the measurements.
+public struct Claim: Codable, Sendable, Equatable {
+    public var id: Int
+    public var statement: String
+    /// nil when the run does not contain what the claim needs.
+    public var holds: Bool?
+    public var evidence: String
+}
+
+/// Everything the study measured (written as results.json).
+public struct StudyResult: Codable, Sendable {
+    public var command: String
+    public var config: StudyConfig
+    public var context: MachineContext
+    public var train_samples: Int
+    public var validation_samples: Int
+    public var test_samples: Int
+    public var dense: DenseResult?
+    public var runs: [BlockRun]
+    public var runtime_seconds: Double
+    /// False while block sizes are still missing (an interrupted study keeps what it finished).
+    public var complete: Bool
+    public var claims: [Claim]
+
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf",
+                                                                      nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    public static func decode(_ data: Data, source: String) throws -> StudyResult {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf",
+                                                                        negativeInfinity: "-inf", nan: "nan")
+        do { return try decoder.decode(StudyResult.self, from: data) } catch let error as DecodingError {
+            throw InputError(source: source, "not a paper study result: \(describe(error))")
+        }
+    }
+}
+
+/// The study: dense baseline, then iterative block pruning with retraining
+/// for each block size, a random-block baseline, and inference timings.
+public enum Study {
+    /// Runs the study on `train` (split into training and validation) and `test`.
+    ///
+    /// - Parameters:
+    ///   - progress: receives one line per epoch / round (round i/n, sparsity, accuracy, ETA).
+    ///   - checkpoint: receives the result so far after the dense baseline and after each block size.
+    ///   - finished: receives each block size's last score-pruned network (BSR layers), e.g. for export.
+    /// - Throws: ``VerificationFailure`` when a timed product disagrees with the reference,
+    ///   errors from `checkpoint`, ``MatrixError`` on inconsistent shapes.
+    public static func run(config: StudyConfig, train fullTrain: Dataset, test fullTest: Dataset, command: String,
+                           progress: (String) -> Void = { _ in },
+                           checkpoint: (StudyResult) throws -> Void = { _ in },
+                           finished: (Int, SparseNetwork) throws -> Void = { _, _ in }) throws -> StudyResult {
+        let start = monotonicNanoseconds()
+        func elapsed() -> Double { Double(monotonicNanoseconds() - start) * 1e-9 }
+        guard fullTrain.features == config.layer_sizes[0], fullTest.features == config.layer_sizes[0] else {
+            throw MatrixError.shapeMismatch(
+                "the data has \(fullTrain.features) features but the network's input layer has \(config.layer_sizes[0])")
+        }
+        let limited = config.train_limit.map { fullTrain.prefix($0) } ?? fullTrain
+        let (train, validation) = limited.split(validation: min(config.validation_size, limited.count / 2),
+                                                seed: config.seed &+ 17)
+        let test = config.test_limit.map { fullTest.prefix($0) } ?? fullTest
+        let layerCount = config.layer_sizes.count - 1
+
+        var result = StudyResult(command: command, config: config, context: MachineContext.current(),
+                                 train_samples: train.count, validation_samples: validation.count,
+                                 test_samples: test.count, dense: nil, runs: [], runtime_seconds: 0,
+                                 complete: false, claims: [])
+        // Work units for the ETA: one per training epoch.
+        let variants = config.random_baseline ? 2 : 1
+        let totalUnits = config.epochs + config.blocks.count * config.rounds * max(config.retrain_epochs, 1) * variants
+        var doneUnits = 0
+        func eta() -> String {
+            guard doneUnits > 0 else { return "?" }
+            return formatDuration(elapsed() / Double(doneUnits) * Double(totalUnits - doneUnits))
+        }
+
+        // Dense baseline.
+        DenseBaseline.setThreads(config.train_threads)
+        let denseTrainer = Trainer(model: MLP(sizes: config.layer_sizes, seed: config.seed),
+                                   optimizer: .adam(learningRate: config.learning_rate),
+                                   batchSize: config.batch_size, seed: config.seed &+ 1)
+        var logs: [EpochLog] = []
+        var best = (accuracy: -1.0, epoch: 0, model: denseTrainer.model)
+        for epoch in 1...max(config.epochs, 1) {
+            denseTrainer.optimizer = .adam(learningRate: config.learning_rate
+                                           * pow(config.learning_rate_decay, Float(epoch - 1)))
+            let loss = denseTrainer.trainEpoch(train)
+            let accuracy = denseTrainer.model.evaluate(validation).accuracy
+            logs.append(EpochLog(epoch: epoch, train_loss: loss, validation_accuracy: accuracy))
+            if accuracy > best.accuracy { best = (accuracy, epoch, denseTrainer.model) }
+            doneUnits += 1
+            progress(String(format: "dense epoch %d/%d: loss %.4f, validation %.2f%%, ETA %@", epoch, config.epochs,
+                            loss, accuracy * 100, eta()))
+        }
+        let denseModel = best.model
+        let denseTest = denseModel.evaluate(test)
+        result.dense = DenseResult(epochs: logs, selected_epoch: best.epoch, validation_accuracy: best.accuracy,
+                                   test_accuracy: denseTest.accuracy, test_loss: denseTest.loss, seconds: elapsed())
+        progress(String(format: "dense baseline: epoch %d selected, test accuracy %.2f%%", best.epoch,
+                        denseTest.accuracy * 100))
+        result.runtime_seconds = elapsed()
+        result.claims = evaluateClaims(result)
+        try checkpoint(result)
+
+        for (bi, b) in config.blocks.enumerated() {
+            let blockStart = elapsed()
+            let shape = try BlockShape(square: b)
+            let scoreRun = PruningRun(model: denseModel, config: config, shape: shape)
+            let randomRun = config.random_baseline ? PruningRun(model: denseModel, config: config, shape: shape) : nil
+            var rng = SplitMix64(seed: config.seed &+ 7919 &* UInt64(b))
+            var levels: [StudyLevel] = []
+            for round in 1...max(config.rounds, 1) where config.rounds > 0 {
+                var removed: [Int] = []
+                for l in 0..<layerCount {
+                    let fraction = l == layerCount - 1 ? config.output_fraction : config.hidden_fraction
+                    removed.append(scoreRun.pruneByScore(layer: l, fraction: fraction, score: config.score))
+                    randomRun?.pruneRandom(layer: l, count: removed[l], rng: &rng)
+                }
+                let scoreOutcome = scoreRun.retrain(train: train, validation: validation, test: test) { doneUnits += 1 }
+                let randomOutcome = randomRun?.retrain(train: train, validation: validation, test: test) {
+                    doneUnits += 1
+                }
+                let sparse = try SparseNetwork(model: scoreRun.model, masks: scoreRun.masks)
+                let sparseAccuracy = try sparse.accuracy(on: test, threads: config.train_threads)
+                var timings: [NetworkTiming] = []
+                for batch in config.timing_batches {
+                    timings.append(try InferenceTimer.time(model: scoreRun.model, masks: scoreRun.masks, inputs: test,
+                                                           batch: batch, policy: config.timing))
+                }
+                DenseBaseline.setThreads(config.train_threads)
+                let level = scoreRun.level(round: round, removed: removed, score: scoreOutcome, random: randomOutcome,
+                                           sparseAccuracy: sparseAccuracy, timings: timings)
+                levels.append(level)
+                var line = String(format: "block %dx%d (%d/%d) round %d/%d: hidden sparsity %.1f%%, test %.2f%%",
+                                  b, b, bi + 1, config.blocks.count, round, config.rounds,
+                                  level.hidden_sparsity * 100, scoreOutcome.test_accuracy * 100)
+                if let r = randomOutcome { line += String(format: " (random %.2f%%)", r.test_accuracy * 100) }
+                if let t = timings.last {
+                    line += String(format: ", batch %d: BSR %.2fx dense, %.2fx CSR", t.batch, t.speedup_bsr_vs_dense,
+                                   t.speedup_bsr_vs_csr)
+                }
+                progress(line + ", ETA " + eta())
+            }
+            result.runs.append(BlockRun(block: b, levels: levels, seconds: elapsed() - blockStart))
+            try finished(b, try SparseNetwork(model: scoreRun.model, masks: scoreRun.masks))
+            result.complete = bi == config.blocks.count - 1
+            result.runtime_seconds = elapsed()
+            result.claims = evaluateClaims(result)
+            try checkpoint(result)
+        }
+        if config.blocks.isEmpty {
+            result.complete = true
+            try checkpoint(result)
+        }
+        return result
+    }
+
+    /// Formats seconds as "1h02m", "3m05s" or "42s".
+    public static func formatDuration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
+    }
+}
+
+/// One chain of prune/retrain rounds (score-based or random) for one block size.
+final class PruningRun {
+    let config: StudyConfig
+    let trainer: Trainer
+    private(set) var masks: [BlockMask]
+    private(set) var model: MLP
+
+    init(model: MLP, config: StudyConfig, shape: BlockShape) {
+        self.config = config
+        self.model = model
+        // Both chains of one block size see the same data order (same seed).
+        trainer = Trainer(model: model, optimizer: .adam(learningRate: config.retrain_learning_rate),
+                          batchSize: config.batch_size, seed: config.seed &+ 31 &* UInt64(shape.rows))
+        masks = model.layers.map { try! BlockMask(rows: $0.outputs, cols: $0.inputs, block: shape) }
+    }
+
+    func pruneByScore(layer l: Int, fraction: Double, score: BlockScore) -> Int {
+        BlockPruning.pruneRound(fraction: fraction, weights: &model.layers[l].weights, mask: &masks[l],
+                                score: score).count
+    }
+
+    func pruneRandom(layer l: Int, count: Int, rng: inout SplitMix64) {
+        BlockPruning.pruneRandom(count: count, weights: &model.layers[l].weights, mask: &masks[l], rng: &rng)
+    }
+
+    /// Retrains under the masks and keeps the epoch with the best validation accuracy.
+    func retrain(train: Dataset, validation: Dataset, test: Dataset, epochDone: () -> Void) -> PrunedOutcome {
+        trainer.load(model)
+        trainer.setMasks(masks.map { $0.elementMask() })
+        trainer.resetOptimizer()
+        var best = (accuracy: -1.0, model: model)
+        for _ in 0..<max(config.retrain_epochs, 1) where config.retrain_epochs > 0 {
+            trainer.trainEpoch(train)
+            let candidate = trainer.model
+            let accuracy = candidate.evaluate(validation).accuracy
+            if accuracy > best.accuracy { best = (accuracy, candidate) }
+            epochDone()
+        }
+        if best.accuracy < 0 { best.accuracy = model.evaluate(validation).accuracy; epochDone() }
+        model = best.model
+        let t = model.evaluate(test)
+        return PrunedOutcome(validation_accuracy: best.accuracy, test_accuracy: t.accuracy, test_loss: t.loss)
+    }
+
+    func level(round: Int, removed: [Int], score: PrunedOutcome, random: PrunedOutcome?, sparseAccuracy: Double,
+               timings: [NetworkTiming]) -> StudyLevel {
+        let sizes = masks.map { Double($0.rows * $0.cols) }
+        let pruned = masks.map { $0.elementSparsity * Double($0.rows * $0.cols) }
+        let hidden = masks.count - 1
+        let hiddenSparsity = hidden == 0 ? 0 : pruned[..<hidden].reduce(0, +) / sizes[..<hidden].reduce(0, +)
+        return StudyLevel(round: round, hidden_sparsity: hiddenSparsity, output_sparsity: masks.last!.elementSparsity,
+                          overall_sparsity: pruned.reduce(0, +) / sizes.reduce(0, +),
+                          layer_sparsity: masks.map(\.elementSparsity), alive_blocks: masks.map(\.aliveCount),
+                          total_blocks: masks.map(\.blockCount), removed_blocks: removed, score: score,
+                          random: random, sparse_path_test_accuracy: sparseAccuracy, timings: timings)
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import BlockSparse
+import Foundation
+
+/// `kernelbench paper`: the paper-reproduction study (block pruning of LeNet-300-100).
+struct Paper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reproduce block pruning of LeNet-300-100 on Fashion-MNIST (Huang et al., Entropy 2021) and time the pruned layers.",
+        discussion: """
+            Trains LeNet-300-100 (784-300-100-10, ReLU, softmax cross-entropy, Adam, batch 128) on \
+            Fashion-MNIST with a validation split held out of the training set for model selection, \
+            then, for each block size b, prunes iteratively: each round removes the 20% lowest-scored \
+            alive b x b blocks of the hidden layers (10% of the output layer; score = mean |w| over the \
+            block's real elements) and retrains with the pruned weights held at zero. A random-block \
+            baseline removes the same number of blocks at random. At every level it records test \
+            accuracy (also through the BSR kernels and the parallel driver) and times the three layer \
+            products W·X at batch 1 and 64 as BSR, CSR and dense (OpenBLAS), each verified against the \
+            reference first. Training uses as many OpenBLAS threads as there are cores; inference timing \
+            is single-threaded for all three formats.
+
+            Writes results.json, results.md and report.html (inline SVG charts) to --output after each \
+            block size, atomically, so an interrupted study keeps what it finished. Existing results \
+            are never overwritten without --force.
+
+            Examples:
+              kernelbench paper --quick --output reports/paper/quick
+              kernelbench paper --blocks 1,2,4 --rounds 11 --force
+              kernelbench paper --data ~/fashion-mnist --export pruned/
+            """)
+
+    @Flag(help: "Quick mode: 10,000 training and 5,000 test samples, 5 dense epochs, 11 rounds of 1 retraining epoch, short timings (a few minutes on 2 cores).")
+    var quick = false
+
+    @Option(help: ArgumentHelp("Comma-separated square block sizes to prune with (1 = unstructured).", valueName: "list"))
+    var blocks: String = "1,2,3,4,5,6,8,16"
+
+    @Option(help: "Prune/retrain rounds per block size (default 16, about 97% hidden sparsity; 11 with --quick).")
+    var rounds: Int?
+
+    @Option(help: "Training epochs of the dense baseline (default 20, learning rate decayed 0.9x per epoch; 5 with --quick).")
+    var epochs: Int?
+
+    @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round (default 2; 1 with --quick).")
+    var retrainEpochs: Int?
+
+    @Option(name: .customLong("lr"), help: "Adam learning rate of the dense baseline (default 0.001).")
+    var learningRate: Float?
+
+    @Option(name: .customLong("retrain-lr"), help: "Adam learning rate of the retraining after each round (default 0.0005).")
+    var retrainLearningRate: Float?
+
+    @Option(help: "Seed of every random choice (initialisation, data order, validation split, random baseline).")
+    var seed: UInt64 = 2021
+
+    @Option(help: ArgumentHelp("Block score: mean-abs (the paper's), l2 or max-abs.", valueName: "score"))
+    var score: String = BlockScore.meanAbs.rawValue
+
+    @Flag(name: .customLong("no-random"), help: "Skip the random-block baseline (halves the training time).")
+    var noRandom = false
+
+    @Option(help: ArgumentHelp("Folder with Fashion-MNIST's gzipped IDX files.", valueName: "dir"))
+    var data: String = FashionMNIST.defaultDirectory
+
+    @Option(help: ArgumentHelp("Folder for results.json, results.md and report.html.", valueName: "dir"))
+    var output: String = "reports/paper"
+
+    @Flag(help: "Overwrite results already in --output.")
+    var force = false
+
+    @Option(help: ArgumentHelp("Also write the last pruned network of each block size as Matrix Market files (one per layer) to this folder.", valueName: "dir"))
+    var export: String?
+
+    @Option(help: "Threads for training and accuracy evaluation (default: the CPUs this process may use).")
+    var threads: Int?
+
+    @Flag(help: "Only re-render results.md and report.html (and re-judge the claims) from the results.json in --output; no training.")
+    var render = false
+
+    func parsedBlocks() throws -> [Int] {
+        let parts = blocks.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var sizes: [Int] = []
+        for part in parts {
+            guard let b = Int(part), b >= 1, b <= 300 else {
+                throw ValidationError("--blocks: '\(part)' is not a block size between 1 and 300 (expected e.g. 1,2,4)")
+            }
+            guard !sizes.contains(b) else { throw ValidationError("--blocks: block size \(b) appears twice") }
+            sizes.append(b)
+        }
+        return sizes
+    }
+
+    func validate() throws {
+        _ = try parsedBlocks()
+        if let r = rounds, r < 1 || r > 100 { throw ValidationError("--rounds must be between 1 and 100 (got \(r))") }
+        if let e = epochs, e < 1 || e > 1000 { throw ValidationError("--epochs must be between 1 and 1000 (got \(e))") }
+        if let e = retrainEpochs, e < 0 || e > 1000 {
+            throw ValidationError("--retrain-epochs must be between 0 and 1000 (got \(e))")
+        }
+        for (name, value) in [("--lr", learningRate), ("--retrain-lr", retrainLearningRate)] {
+            if let v = value, !(v > 0 && v < 1) { throw ValidationError("\(name) must be in (0, 1) (got \(v))") }
+        }
+        if let t = threads, t < 1 || t > 4096 { throw ValidationError("--threads must be between 1 and 4096 (got \(t))") }
+        guard BlockScore(rawValue: score) != nil else {
+            throw ValidationError("--score must be one of \(BlockScore.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(score)')")
+        }
+    }
+
+    func run() throws {
+        #if DEBUG
+        note("warning: debug build; training and timings are far slower than with `swift build -c release`")
+        #endif
+        let files = ["results.json", "results.md", "report.html"].map { (output as NSString).appendingPathComponent($0) }
+        if render {
+            guard let data = FileManager.default.contents(atPath: files[0]) else {
+                throw InputError(source: files[0], "cannot read (run the study first, or pass --output DIR)")
+            }
+            var result = try StudyResult.decode(data, source: files[0])
+            result.claims = Study.evaluateClaims(result)
+            try write(result, files: files)
+            note("paper: re-rendered \(files.joined(separator: ", "))")
+            return
+        }
+        let threadCount = threads ?? Topology.detect().cpuCount
+        var config = quick ? StudyConfig.quickMode(dataDirectory: data, threads: threadCount)
+            : StudyConfig.full(dataDirectory: data, threads: threadCount)
+        config.blocks = try parsedBlocks()
+        if let rounds { config.rounds = rounds }
+        if let epochs { config.epochs = epochs }
+        if let retrainEpochs { config.retrain_epochs = retrainEpochs }
+        config.seed = seed
+        if let learningRate { config.learning_rate = learningRate }
+        if let retrainLearningRate { config.retrain_learning_rate = retrainLearningRate }
+        config.score = BlockScore(rawValue: score)!
+        config.random_baseline = !noRandom
+
+        if !force, let existing = files.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            throw ValidationError("\(existing) already exists; pass --force to overwrite it or --output DIR to write elsewhere")
+        }
+        if let export {
+            try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
+        }
+
+        let (train, test) = try FashionMNIST.load(directory: data)
+        note("paper: \(train.count) training and \(test.count) test images from \(data); blocks \(config.blocks.map(String.init).joined(separator: ",")), \(config.rounds) rounds, \(config.epochs)+\(config.retrain_epochs) epochs, \(threadCount) training thread(s)")
+        let command = (["kernelbench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let result = try Study.run(config: config, train: train, test: test, command: command,
+                                   progress: { note("paper: " + $0) },
+                                   checkpoint: { try write($0, files: files) },
+                                   finished: { block, network in
+                                       if let export { try exportNetwork(network, block: block, to: export) }
+                                   })
+        print(StudyReport.markdown(result))
+        note("paper: wrote \(files.joined(separator: ", ")) in \(Study.formatDuration(result.runtime_seconds))")
+    }
+
+    func write(_ result: StudyResult, files: [String]) throws {
+        try writeAtomically(try result.jsonData(), to: files[0])
+        try writeAtomically(Data(StudyReport.markdown(result).utf8), to: files[1])
+        try writeAtomically(Data(StudyReport.html(result).utf8), to: files[2])
+    }
+
+    /// Writes each layer of a pruned network as a Matrix Market coordinate file.
+    func exportNetwork(_ network: SparseNetwork, block: Int, to folder: String) throws {
+        for (l, layer) in network.layers.enumerated() {
+            let path = (folder as NSString).appendingPathComponent("lenet300100_b\(block)_fc\(l + 1).mtx")
+            let pruned = 1 - Double(layer.storedLogicalElements) / Double(max(layer.rows * layer.cols, 1))
+            try MatrixMarket.write(layer, to: path, comment: String(
+                format: "LeNet-300-100 layer %d (%dx%d) after %dx%d block pruning: %.2f%% of the weights pruned, %d blocks kept",
+                l + 1, layer.rows, layer.cols, block, block, pruned * 100, layer.blockCount))
+        }
+        note("paper: exported the \(block)x\(block) network's \(network.layers.count) layers to \(folder)")
+    }
+}
