@@ -132,9 +132,14 @@ import Testing
         #expect(decoded.runs == result.runs && decoded.config == config)
         let markdown = StudyReport.markdown(result)
         #expect(markdown.contains("## Claims") && markdown.contains("Pick a block size") && markdown.contains("| 3x3 |"))
-        #expect(StudyReport.niceTicks(0, 100, count: 11) == stride(from: 0.0, through: 100, by: 10).map { $0 })
-        #expect(StudyReport.niceTicks(80.3, 86.1) == [82, 84, 86])
+        // The paper charts use the report renderer's axis ticks: 1/2/5 x 10^k steps covering the data.
+        let (domain, ticks) = niceLinearTicks(80.3, 86.1)
+        #expect(domain.lowerBound <= 80.3 && domain.upperBound >= 86.1 && ticks.count >= 3)
+        let step = ticks[1] - ticks[0]
+        #expect([1.0, 2, 5].contains { abs(step / pow(10, floor(log10(step))) - $0) < 1e-9 })
+        #expect(zip(ticks, ticks.dropFirst()).allSatisfy { abs($1 - $0 - step) < 1e-9 })
         let html = StudyReport.html(result)
         #expect(html.contains("<svg") && html.contains("random") && !html.contains("http://example"))
+        #expect(html.contains("class=\"chart paper\""))
     }
 }

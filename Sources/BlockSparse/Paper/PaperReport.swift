@@ -251,98 +251,25 @@ public enum StudyReport {
         var points: [(Double, Double)]
     }
 
-    /// A self-contained SVG line chart.
-    /// Tick positions at 1, 2 or 5 x 10^k steps covering lo...hi.
-    static func niceTicks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
-        let span = max(hi - lo, 1e-12)
-        let raw = span / Double(max(count - 1, 1))
-        let magnitude = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        let first = ceil(lo / step - 1e-9) * step
-        return stride(from: first, through: hi + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
-    }
-
+    /// An inline SVG line chart, drawn by the report renderer's `Chart`
+    /// (one chart implementation for every report).
     static func chart(title: String, xLabel: String, yLabel: String, series: [Series],
                       reference: (value: Double, label: String)? = nil, yRange: (Double, Double)? = nil,
                       xRange: (Double, Double) = (0, 100), logY: Bool = false) -> String {
-        if logY {
-            // Plot log10 of the values; label the ticks with the values themselves.
-            let logged = series.map { serie -> Series in
-                var copy = serie
-                copy.points = serie.points.map { ($0.0, log10(max($0.1, 1e-6))) }
-                return copy
-            }
-            let all = logged.flatMap { $0.points.map(\.1) } + (reference.map { [log10(max($0.value, 1e-6))] } ?? [])
-            guard let lo = all.min(), let hi = all.max() else { return "" }
-            return chart(title: title, xLabel: xLabel, yLabel: yLabel, series: logged,
-                         reference: reference.map { (log10(max($0.value, 1e-6)), $0.label) },
-                         yRange: (floor(lo), ceil(max(hi, lo + 1))), xRange: xRange, logLabels: true)
+        guard series.contains(where: { !$0.points.isEmpty }) else { return "" }
+        var c = Chart(id: "paper-" + String(title.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }),
+                      kind: "paper", title: title, xLabel: xLabel, yLabel: yLabel)
+        c.yScale = logY ? .log : .linear
+        c.series = series.map { s in
+            ChartSeries(label: s.name, color: s.color,
+                        points: s.points.map { ChartSeries.Point(x: $0.0, y: $0.1, tip: "\(s.name): \(Fmt.sig($0.1))") },
+                        dash: s.dashed ? "5 3" : nil)
         }
-        return chart(title: title, xLabel: xLabel, yLabel: yLabel, series: series, reference: reference,
-                     yRange: yRange, xRange: xRange, logLabels: false)
-    }
-
-    static func chart(title: String, xLabel: String, yLabel: String, series: [Series],
-                      reference: (value: Double, label: String)?, yRange: (Double, Double)?,
-                      xRange: (Double, Double), logLabels: Bool) -> String {
-        let w = 720.0, h = 380.0, left = 60.0, right = 150.0, top = 30.0, bottom = 45.0
-        let xs = series.flatMap { $0.points.map(\.0) }, ys = series.flatMap { $0.points.map(\.1) } + (reference.map { [$0.value] } ?? [])
-        guard !xs.isEmpty else { return "" }
-        let x0 = xRange.0, x1 = max(xRange.1, xs.max()!)
-        var y0 = yRange?.0 ?? ys.min()!, y1 = yRange?.1 ?? ys.max()!
-        if y1 - y0 < 1e-9 { y0 -= 1; y1 += 1 }
-        if yRange == nil {
-            // Widen to whole tick steps.
-            let ticks = niceTicks(y0, y1)
-            let step = ticks.count > 1 ? ticks[1] - ticks[0] : 1
-            y0 = floor(y0 / step) * step
-            y1 = ceil(y1 / step) * step
-        }
-        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (w - left - right) }
-        func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * (h - top - bottom) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
-        s += "<text x=\"\(Int(w / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">\(escape(title))</text>\n"
-        s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>\n",
-                    left, top, w - left - right, h - top - bottom)
-        var yTicks: [(Double, Double)] = niceTicks(y0, y1).map { ($0, $0) }
-        if logLabels {  // decades and their 2x and 5x
-            yTicks = []
-            var k = floor(y0)
-            while k <= ceil(y1) {
-                for m in [1.0, 2.0, 5.0] {
-                    let position: Double = log10(m) + k
-                    if position >= y0 - 1e-9 && position <= y1 + 1e-9 { yTicks.append((position, m * pow(10.0, k))) }
-                }
-                k += 1
-            }
-        }
-        for (yp0, yv) in yTicks {
-            let yp = py(yp0)
-            s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-                        left, w - right, yp, yp, left - 4, yp + 4, yv)
-        }
-        for xv in niceTicks(x0, x1, count: 11) {
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", px(xv), h - bottom + 15, xv)
-        }
-        s += "<text x=\"\(Int((left + w - right) / 2))\" y=\"\(Int(h - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        s += "<text transform=\"translate(14 \(Int((top + h - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
-        if let reference {
-            let yp = py(reference.value)
-            s += String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%.1f\">%@</text>\n",
-                        left, w - right, yp, yp, left + 4, yp - 4, escape(reference.label))
-        }
-        for (i, serie) in series.enumerated() {
-            let points = serie.points.map { String(format: "%.1f,%.1f", px($0.0), py(max(min($0.1, y1), y0))) }
-            s += "<polyline fill=\"none\" stroke=\"\(serie.color)\" stroke-width=\"1.8\"\(serie.dashed ? " stroke-dasharray=\"5 3\"" : "") points=\"\(points.joined(separator: " "))\"/>\n"
-            for p in serie.points {
-                s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"%@\"/>", px(p.0), py(max(min(p.1, y1), y0)), serie.color)
-            }
-            let ly = top + 14 * Double(i) + 8
-            s += String(format: "\n<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"2\"%@/><text x=\"%.1f\" y=\"%.1f\">%@</text>\n",
-                        w - right + 10, w - right + 34, ly, ly, serie.color, serie.dashed ? " stroke-dasharray=\"5 3\"" : "",
-                        w - right + 38, ly + 4, escape(serie.name))
-        }
-        return s + "</svg>\n"
+        if let reference { c.references = [ReferenceLine(y: reference.value, label: reference.label)] }
+        c.xInclude = [xRange.0, xRange.1]
+        if let yRange { c.yInclude = [yRange.0, yRange.1] }
+        c.width = 720
+        return c.svg()
     }
 
     /// A self-contained HTML report: claims, charts (inline SVG) and tables.
