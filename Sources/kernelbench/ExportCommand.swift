@@ -60,20 +60,16 @@ struct Export: ParsableCommand {
         let csr: CSRMatrix
         var comment: String
         if let safetensors, let tensor {
-            let weights = try SafeTensors.readMatrix(path: safetensors, tensor: tensor)
-            var values = weights.values
+            var weights = try SafeTensors.readMatrix(path: safetensors, tensor: tensor)
             comment = "kernelbench export: \(tensor) from \((safetensors as NSString).lastPathComponent)"
             if let pruneTo {
-                var mask = try BlockMask(rows: weights.rows, cols: weights.cols, block: blockShape)
-                BlockPruning.pruneToSparsity(pruneTo, weights: &values, mask: &mask)
-                comment += String(format: ", block-pruned by mean |w| to %.1f%% of %@ blocks", mask.blockSparsity * 100, blockShape.description)
+                let pruned = try BlockPruning.pruned(weights, block: blockShape, toSparsity: pruneTo)
+                weights = pruned.matrix
+                comment += String(format: ", block-pruned by mean |w| to %.1f%% of %@ blocks", pruned.mask.blockSparsity * 100, blockShape.description)
             }
-            csr = CSRMatrix(dense: try DenseMatrix(rows: weights.rows, cols: weights.cols, values: values))
+            csr = CSRMatrix(dense: weights)
         } else {
-            let parts = shape.lowercased().split(separator: "x")
-            guard parts.count == 2, let m = Int(parts[0]), let k = Int(parts[1]), m >= 1, k >= 1 else {
-                throw ValidationError("--shape '\(shape)' is not MxK with positive sides")
-            }
+            let (m, k) = try parseShape(shape)
             try checkMemory(Int(Double(m) * Double(k) * (1 - sparsity) * 12), what: "a \(m)x\(k) matrix")
             let a = try BSRMatrix.random(GeneratorSpec(rows: m, cols: k, block: blockShape, sparsity: sparsity,
                                                        distribution: distribution, seed: seed))

@@ -208,10 +208,7 @@ struct Run: ParsableCommand {
                 // Block-prune by mean |w| once per block shape; each pruned
                 // matrix is benchmarked at the block shape it was pruned for.
                 for block in try blockList() {
-                    var values = weights.values
-                    var mask = try BlockMask(rows: weights.rows, cols: weights.cols, block: block)
-                    BlockPruning.pruneToSparsity(pruneTo, weights: &values, mask: &mask)
-                    let pruned = try DenseMatrix(rows: weights.rows, cols: weights.cols, values: values)
+                    let pruned = try BlockPruning.pruned(weights, block: block, toSparsity: pruneTo).matrix
                     sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(Int((pruneTo * 100).rounded()))",
                                           matrix: CSRMatrix(dense: pruned), only: block))
                 }
@@ -221,13 +218,7 @@ struct Run: ParsableCommand {
         }
         let shapeList = shapes.isEmpty && sources.isEmpty ? suite.shapes.map { "\($0.1)x\($0.2)" } : shapes
         for text in shapeList {
-            let parts = text.lowercased().split(separator: "x")
-            guard parts.count == 2, let m = Int(parts[0]), let k = Int(parts[1]) else {
-                throw ValidationError("--shape '\(text)' is not MxK (e.g. 4096x4096)")
-            }
-            guard m >= 1, k >= 1, m <= Int(Int32.max), k <= Int(Int32.max) else {
-                throw ValidationError("--shape '\(text)': dimensions must be between 1 and \(Int32.max)")
-            }
+            let (m, k) = try parseShape(text)
             let label = suite.shapes.first { $0.1 == m && $0.2 == k && shapes.isEmpty }?.0 ?? "\(m)x\(k)"
             sources.append(.generated(label: label, rows: m, cols: k, distribution: distribution))
         }
@@ -397,6 +388,18 @@ struct Run: ParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// Parses a `--shape` value MxK (rows x cols of A), each side in 1...Int32.max.
+func parseShape(_ text: String) throws -> (rows: Int, cols: Int) {
+    let parts = text.lowercased().split(separator: "x")
+    guard parts.count == 2, let m = Int(parts[0]), let k = Int(parts[1]) else {
+        throw ValidationError("--shape '\(text)' is not MxK (e.g. 4096x4096)")
+    }
+    guard m >= 1, k >= 1, m <= Int(Int32.max), k <= Int(Int32.max) else {
+        throw ValidationError("--shape '\(text)': dimensions must be between 1 and \(Int32.max)")
+    }
+    return (m, k)
 }
 
 extension String {

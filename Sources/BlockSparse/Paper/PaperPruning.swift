@@ -191,6 +191,16 @@ public enum BlockPruning {
         return removed
     }
 
+    /// A copy of `weights` pruned in one shot to `target` block sparsity of
+    /// `block` blocks by `score`, with the mask that says which blocks survive.
+    public static func pruned(_ weights: DenseMatrix, block: BlockShape, toSparsity target: Double,
+                              score: BlockScore = .meanAbs) throws -> (matrix: DenseMatrix, mask: BlockMask) {
+        var values = (0..<weights.rows).flatMap { i in weights.values[(i * weights.ld)..<(i * weights.ld + weights.cols)] }
+        var mask = try BlockMask(rows: weights.rows, cols: weights.cols, block: block)
+        pruneToSparsity(target, weights: &values, mask: &mask, score: score)
+        return (try DenseMatrix(rows: weights.rows, cols: weights.cols, values: values), mask)
+    }
+
     /// One-shot pruning straight to a target block sparsity (fraction of all
     /// blocks of the grid), removing the lowest-scored alive blocks.
     /// - Returns: the removed block indices (none when already there).
