@@ -109,6 +109,10 @@ public final class SuiteRunner {
     public let peak: MachinePeak?
     public private(set) var report: BenchmarkReport
     public private(set) var failures: [String] = []
+    /// Median single-thread time of each sparse case timed so far, keyed by
+    /// ``serialKey(_:)``: the threaded case on the same matrix reuses it to
+    /// decide whether the work clears the dispatch threshold.
+    private var serialMedians: [String: Double] = [:]
     /// Called before a case runs and after it finishes.
     public var onProgress: ((SuiteProgress) -> Void)?
     /// Called after each case with the report so far (write it out here).
@@ -282,10 +286,14 @@ public final class SuiteRunner {
             let operand: SparseOperand = c.format == .bsr ? .bsr(a) : .csr(group.csr)
             var threads = c.threads
             if threads > 1 {
-                // Below a work threshold derived from the dispatch overhead, run serially.
-                let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
-                let t1 = BlockSparse.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
-                    .summary.median
+                // Below a work threshold derived from the dispatch overhead, run
+                // serially. The single-thread time comes from the 1-thread case on
+                // this matrix when the suite timed it, else from a short measurement.
+                let t1 = try serialMedians[serialKey(c)] ?? {
+                    let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
+                    return BlockSparse.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
+                        .summary.median
+                }()
                 let overhead = peak?.dispatchOverhead ?? MachinePeak.dispatchOverhead(threads: threads)
                 if t1 < 10 * overhead {
                     threads = 1
@@ -331,6 +339,7 @@ public final class SuiteRunner {
 
         let measurement = BlockSparse.measure(config.timing, call)
         let summary = measurement.summary
+        if c.threads == 1 && c.format != .dense { serialMedians[serialKey(c)] = summary.median }
         var entries: [BenchmarkEntry] = []
         for (i, t) in measurement.perCall.enumerated() {
             var e = base
@@ -367,6 +376,11 @@ public final class SuiteRunner {
         entries.append(median)
         applySpeedups(to: &entries)
         return entries
+    }
+
+    /// The matrix, N and format of a case, whatever its thread count.
+    private func serialKey(_ c: PlannedCase) -> String {
+        "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)/\(c.format.rawValue)"
     }
 
     private func fillRates(_ e: inout BenchmarkEntry, seconds: Double, useful: Double, effective: Double, bytes: Double,
