@@ -26,6 +26,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 /* Declarations from the table (checks the registered names and signatures). */
 #define KB_BSR(fn, isa, br, bc, tile, ncls)                                           \
@@ -486,8 +487,11 @@ KB_INLINE void kb_bsr_spmv_row(const int BR, const int BC, const kb_bsr *a, int3
         for (int32_t p = p0; p < p1; p++) {
             const int32_t j = cidx[p];
             __m128 xv;
-            if (KB_COLS(j) == 2) xv = _mm_castpd_ps(_mm_loaddup_pd((const double *)(x + 2 * j)));
-            else xv = _mm_set_ps(0.f, x[2 * j], 0.f, x[2 * j]);
+            if (KB_COLS(j) == 2) {
+                double pair; /* x[2j], x[2j+1] as one 8-byte lane; memcpy: x is only float-aligned */
+                memcpy(&pair, x + 2 * j, sizeof pair);
+                xv = _mm_castpd_ps(_mm_set1_pd(pair));
+            } else xv = _mm_set_ps(0.f, x[2 * j], 0.f, x[2 * j]);
             s[p & 3] = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), xv, s[p & 3]);
         }
         const __m128 t = _mm_add_ps(_mm_add_ps(s[0], s[1]), _mm_add_ps(s[2], s[3]));

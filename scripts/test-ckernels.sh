@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # C-level kernel tests (Tests/ckernels/kernel_test.c) against every kernel in
-# the registry: natively, then cross-compiled for aarch64 and run under
-# qemu-aarch64 so the NEON kernels really execute.
+# the registry: natively, natively again under AddressSanitizer and
+# UndefinedBehaviorSanitizer (any report fails the run: over-reads in tail
+# loops, misaligned or out-of-range accesses, signed overflow), then
+# cross-compiled for aarch64 and run under qemu-aarch64 so the NEON kernels
+# really execute. (The tester also puts guard pages after every buffer.)
 #
 #   scripts/test-ckernels.sh [name-substring]   # optional kernel-name filter
 #
@@ -37,6 +40,13 @@ echo "== native build ($CC)"
 "$CC" "${CFLAGS[@]}" -o "$OUT/kernel_test-native" "${SOURCES[@]}" -lm
 echo "== native run"
 run_timed "native run" "$OUT/kernel_test-native" "$@" || fail=1
+
+echo "== native build with -fsanitize=address,undefined ($CC)"
+"$CC" "${CFLAGS[@]}" -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+    -o "$OUT/kernel_test-sanitized" "${SOURCES[@]}" -lm
+echo "== native run under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_timed "sanitized native run" "$OUT/kernel_test-sanitized" "$@" || fail=1
 
 if ! command -v "$CROSS_CC" >/dev/null 2>&1 || ! command -v "$QEMU" >/dev/null 2>&1; then
     echo "error: the aarch64 half needs $CROSS_CC and $QEMU;" >&2
