@@ -84,6 +84,7 @@ public enum MatrixMarket {
             throw InputError(source: path, line: header.sizeLine,
                              "a \(header.rows)x\(header.cols) dense matrix has more than \(indexLimit) elements")
         }
+        try checkMemory(elements * 4, what: "a \(header.rows)x\(header.cols) dense matrix from \(path)")
         switch header.format {
         case .coordinate:
             var coo = CoordinateList(reserving: min(header.entries, reserveLimit))
@@ -196,6 +197,8 @@ public enum MatrixMarket {
         let rows = header.rows
         let mirror = header.symmetry != .general
         let sign: Float = header.symmetry == .skewSymmetric ? -1 : 1
+        // Row pointers (building and final) and twice the entries (mirrors).
+        try checkMemory((rows + 1) * 12 + coo.count * 16, what: "a \(rows)-row matrix from \(source)")
         var starts = [Int](repeating: 0, count: rows + 1)
         for k in 0..<coo.count {
             let i = Int(coo.rows[k]), j = Int(coo.cols[k])

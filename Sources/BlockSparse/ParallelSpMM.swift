@@ -281,22 +281,50 @@ public final class ParallelSpMM: @unchecked Sendable {
     }
 }
 
-/// Bytes of memory currently available (MemAvailable), or physical memory.
+/// Bytes of memory currently available (MemAvailable, or physical memory),
+/// capped by `KERNELBENCH_MEMORY_LIMIT` when that is set to a valid size.
 public func availableMemory() -> Int {
+    var available = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
     if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let parts = line.split(separator: " ")
-            if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
+            if parts.count >= 2, let kib = Int(parts[1]) { available = kib * 1024 }
         }
     }
-    return Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    if let limit = try? memoryLimit() { available = min(available, limit) }
+    return available
+}
+
+/// `KERNELBENCH_MEMORY_LIMIT`: bytes, or a number with a K, M or G suffix
+/// (powers of 1024). Lets a user, CI or the fuzzer hold every planned
+/// allocation to a budget.
+/// - Returns: nil when unset.
+/// - Throws: ``InputError`` naming the variable when it is not a size.
+public func memoryLimit() throws -> Int? {
+    guard let raw = ProcessInfoEnvironment.value("KERNELBENCH_MEMORY_LIMIT") else { return nil }
+    let text = raw.trimmingCharacters(in: .whitespaces).uppercased()
+    let scale: Int
+    switch text.last {
+    case "K": scale = 1 << 10
+    case "M": scale = 1 << 20
+    case "G": scale = 1 << 30
+    default: scale = 1
+    }
+    let digits = scale == 1 ? Substring(text) : text.dropLast()
+    guard let value = Int(digits), value > 0, value <= Int.max / scale else {
+        throw InputError(source: "KERNELBENCH_MEMORY_LIMIT",
+                         "'\(raw)' is not a size (bytes, or a number with K, M or G, e.g. 512M)")
+    }
+    return value * scale
 }
 
 /// Throws ``MatrixError/tooLarge(what:bytes:available:)`` when `bytes` would
-/// not fit in the memory available now (with a 10% margin).
+/// not fit in the memory available now (with a 10% margin), and
+/// ``InputError`` when `KERNELBENCH_MEMORY_LIMIT` is malformed.
 public func checkMemory(_ bytes: Int, what: String) throws {
+    _ = try memoryLimit()
     let available = availableMemory()
-    guard bytes <= available - available / 10 else {
+    guard bytes >= 0, bytes <= available - available / 10 else {
         throw MatrixError.tooLarge(what: what, bytes: bytes, available: available)
     }
 }

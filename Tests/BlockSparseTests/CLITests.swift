@@ -95,6 +95,29 @@ import Testing
         #expect(try run(args + ["--force"]).code == 0)
     }
 
+    @Test func writersKeepExistingFilesUnlessForced() throws {
+        let list = try run(["instructions", "--list"])
+        let gateCase = try #require(list.out.split(separator: "\n").first?.split(separator: "\t").first, "\(list.err)")
+        try "\(gateCase) 12345\n".write(toFile: dir + "/counts.txt", atomically: true, encoding: .utf8)
+        try "baseline".write(toFile: dir + "/base.json", atomically: true, encoding: .utf8)
+        try expectUsageError(["instructions", "--counts", "counts.txt", "--output", "base.json"], "--force")
+        #expect(try String(contentsOfFile: dir + "/base.json", encoding: .utf8) == "baseline")
+        let forced = try run(["instructions", "--counts", "counts.txt", "--output", "base.json", "--force"])
+        #expect(forced.code == 0, "\(forced.err)")
+        #expect(try BenchmarkReport.load(path: dir + "/base.json").benchmarks.count == 1)
+    }
+
+    @Test func sizeFieldsAndMemoryLimitAreCheckedBeforeAllocating() throws {
+        // A 60-byte file claiming a 2e9 x 2e9 matrix: refused by the memory check, not allocated.
+        try "%%MatrixMarket matrix coordinate real general\n2000000000 2000000000 0\n"
+            .write(toFile: dir + "/huge.mtx", atomically: true, encoding: .utf8)
+        try expectUsageError(["run", "--matrix", "huge.mtx", "--blocks", "8", "--n", "1"], "available",
+                             env: ["KERNELBENCH_MEMORY_LIMIT": "1G"])
+        let small = ["run", "--shape", "64x64", "--blocks", "4", "--sparsities", "0.5", "--n", "1", "--repetitions", "1"]
+        try expectUsageError(small, "memory", env: ["KERNELBENCH_MEMORY_LIMIT": "4K"])
+        try expectUsageError(small, "KERNELBENCH_MEMORY_LIMIT: 'lots' is not a size", env: ["KERNELBENCH_MEMORY_LIMIT": "lots"])
+    }
+
     @Test func listExportAndRealWeights() throws {
         let list = try run(["list"])
         #expect(list.code == 0 && list.out.contains("bsr_f32_spmm_generic__scalar") && list.out.contains("Dispatch"))

@@ -60,6 +60,13 @@ import Testing
         let error = Self.inputError { _ = try IDX.read(path: path) }
         #expect(error?.offset == 16 + 20)
         #expect(error?.message.contains("truncated") == true)
+        // A tiny file claiming 40000 x 28 x 28 images (31 MB, many read pieces):
+        // it fails where the file ends, with the whole section's count, and
+        // nothing of the claimed size is allocated up front.
+        try IDX.writeRaw(Self.header(rank: 3, [40000, 28, 28]) + [UInt8](repeating: 1, count: 100), to: path)
+        let claim = Self.inputError { _ = try IDX.read(path: path) }
+        #expect(claim?.offset == 16 + 100)
+        #expect(claim?.message.contains("needs 31360000 bytes but the file ends after 100") == true, "\(String(describing: claim))")
         // A header cut inside the dimensions.
         try IDX.writeRaw(Self.header(rank: 3, [2, 3, 4]).prefix(10).map { $0 }, to: path)
         let cut = Self.inputError { _ = try IDX.read(path: path) }

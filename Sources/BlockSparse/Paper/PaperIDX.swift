@@ -29,6 +29,8 @@ public enum IDX {
     public static let unsignedByte: UInt8 = 0x08
     /// Largest element count accepted (sanity bound, checked before allocating).
     public static let maxElements = 1 << 32
+    /// Size of the pieces the data is read in.
+    static let chunkBytes = 1 << 20
 
     /// Reads an IDX file of unsigned bytes. gzip is detected by zlib
     /// (`gzread` reads plain files unchanged).
@@ -106,10 +108,27 @@ public enum IDX {
         do { try checkMemory(count, what: "the IDX data of \(path)") } catch let error as MatrixError {
             throw InputError(source: path, offset: 4, error.description)
         }
-        var data = [UInt8](repeating: 0, count: count)
-        try data.withUnsafeMutableBytes {
-            try readExactly($0.baseAddress!, count,
-                            what: "the data (\(dimensions.map(String.init).joined(separator: "x")) bytes)")
+        // The header is not trusted for allocation either: the data grows in
+        // 1 MiB pieces as it is actually read (at most 64 MiB reserved ahead),
+        // so a 20-byte file claiming gigabytes fails at its end instead of
+        // allocating first.
+        var data: [UInt8] = []
+        data.reserveCapacity(min(count, 64 << 20))
+        let what = "the data (\(dimensions.map(String.init).joined(separator: "x")) bytes)"
+        var piece = [UInt8](repeating: 0, count: min(count, chunkBytes))
+        while data.count < count {
+            let want = min(count - data.count, chunkBytes)
+            do {
+                try piece.withUnsafeMutableBytes { try readExactly($0.baseAddress!, want, what: what) }
+            } catch let error as InputError {
+                // Report the shortfall against the whole data section, not the piece.
+                let got = (error.offset ?? offset) - 4 - 4 * rank
+                throw InputError(source: path, offset: error.offset,
+                                 error.message.hasPrefix("truncated")
+                                     ? "truncated: \(what) needs \(count) bytes but the file ends after \(got)"
+                                     : error.message)
+            }
+            data.append(contentsOf: piece[0..<want])
         }
         var extra: UInt8 = 0
         if gzread(file, &extra, 1) > 0 {
