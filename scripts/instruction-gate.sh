@@ -147,7 +147,7 @@ while IFS=$'\t' read -r name _; do
   safe="$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '_')"
   cat "$work/counts/$safe.count" >> "$work/counts.txt"
 done < "$work/cases.tsv"
-"$exe" instructions --counts "$work/counts.txt" --calls "$calls" --output "$result" \
+"$exe" instructions --counts "$work/counts.txt" --calls "$calls" --output "$result" --force \
   || fail "could not write $result"
 echo "instruction-gate: counted in $(( $(date +%s) - start )) s (build included); result $result"
 

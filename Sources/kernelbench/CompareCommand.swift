@@ -52,6 +52,9 @@ struct Compare: ParsableCommand {
     @Option(help: ArgumentHelp("Write the full Markdown report to this file (atomically).", valueName: "file.md"))
     var report: String?
 
+    @Flag(help: "Overwrite an existing --report file (never one of the compared files).")
+    var force = false
+
     @Flag(help: "Report only: exit 0 even when there are regressions (errors still exit 1).")
     var reportOnly = false
 
@@ -93,6 +96,16 @@ struct Compare: ParsableCommand {
         }
         guard threshold >= 0, threshold.isFinite else {
             throw InputError(source: "--threshold", "must be a non-negative fraction (got \(threshold))")
+        }
+        if let report {
+            let target = URL(fileURLWithPath: report).standardizedFileURL.resolvingSymlinksInPath().path
+            for input in [base, new]
+            where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == target {
+                throw InputError(source: report, "is one of the compared files; choose another --report path")
+            }
+            if !force && FileManager.default.fileExists(atPath: report) {
+                throw InputError(source: report, "already exists; pass --force to overwrite it")
+            }
         }
     }
 }
