@@ -58,6 +58,15 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("benchmark"), .linkedLibrary("pthread")]
         ),
+        // Parser fuzz targets: replays files in an ordinary build; scripts/fuzz.sh
+        // builds it with -sanitize=fuzzer for libFuzzer.
+        // libFuzzer's driver declaration (header only; the library comes with -sanitize=fuzzer).
+        .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
+        .executableTarget(
+            name: "kernelbench-fuzz",
+            dependencies: ["BlockSparse", "CLibFuzzer"],
+            path: "Sources/kernelbench-fuzz"
+        ),
         .testTarget(
             name: "BlockSparseTests",
             dependencies: ["BlockSparse", "CKernels"],

@@ -215,6 +215,11 @@ public struct ResultFile: Sendable {
         return nil
     }
 
+    /// A JSON number that is a whole number within `Int`'s range.
+    static func integer(_ value: Any?) -> Int? {
+        number(value).flatMap { Int(exactly: $0) }
+    }
+
     /// Flattens a JSON context: nested objects as `a.b`, lists of scalars
     /// joined with spaces, Google Benchmark's `caches` list summarised.
     static func flatten(_ dict: [String: Any], prefix: String, into out: inout [String: String]) {
@@ -222,10 +227,11 @@ public struct ResultFile: Sendable {
             let full = prefix.isEmpty ? key : "\(prefix).\(key)"
             if key == "caches", let caches = value as? [[String: Any]] {
                 out[full] = caches.map { c in
-                    let level = number(c["level"]).map { "L\(Int($0))" } ?? "L?"
+                    // Whatever a file says: only whole numbers in Int's range are shown as such.
+                    let level = integer(c["level"]).map { "L\($0)" } ?? "L?"
                     let type = (c["type"] as? String) ?? ""
-                    let size = number(c["size"]).map { "\(Int($0) / 1024) KiB" } ?? "?"
-                    let sharing = number(c["num_sharing"]).map { " (shared by \(Int($0)))" } ?? ""
+                    let size = integer(c["size"]).map { "\($0 / 1024) KiB" } ?? "?"
+                    let sharing = integer(c["num_sharing"]).map { " (shared by \($0))" } ?? ""
                     return "\(level) \(type) \(size)\(sharing)"
                 }.joined(separator: ", ")
             } else if let nested = value as? [String: Any] {
@@ -646,7 +652,7 @@ extension Comparison {
 
     func percent(_ fraction: Double) -> String {
         let p = fraction * 100
-        return p == p.rounded() ? "\(Int(p))%" : String(format: "%g%%", p)
+        return p == p.rounded() && abs(p) < 1e15 ? "\(Int(p))%" : String(format: "%g%%", p)
     }
 
     func signedPercent(_ fraction: Double) -> String {

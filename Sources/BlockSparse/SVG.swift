@@ -37,6 +37,8 @@ enum Fmt {
         // Rounding can carry into the next decade (9.996 -> 10.0): recompute.
         let scale = pow(10, Double(digits - 1 - magnitude))
         let rounded = (x * scale).rounded() / scale
+        // Subnormal and extreme values overflow the scale: print them as %g.
+        guard rounded.isFinite, scale.isFinite, scale > 0 else { return String(format: "%.\(digits)g", x) }
         if rounded != 0 { magnitude = Int(floor(log10(abs(rounded)))) }
         let decimals = max(0, digits - 1 - magnitude)
         return String(format: "%.\(decimals)f", rounded)
@@ -112,7 +114,8 @@ func niceLinearTicks(_ lo: Double, _ hi: Double, target: Int = 5) -> (domain: Cl
 
 /// Decade ticks (plus 2 and 5 times when the range is short) covering `lo...hi` (> 0).
 func niceLogTicks(_ lo: Double, _ hi: Double) -> (domain: ClosedRange<Double>, ticks: [Double]) {
-    var lo = lo, hi = hi
+    // Whatever the data: a finite, positive, non-empty range.
+    var lo = min(max(lo, 1e-300), 1e300), hi = min(max(hi, 1e-300), 1e300)
     if !(lo > 0) { lo = hi > 0 ? hi / 10 : 0.1 }
     if !(hi > lo) { hi = lo * 10 }
     let d0 = Int(floor(log10(lo) + 1e-9)), d1 = Int(ceil(log10(hi) - 1e-9))

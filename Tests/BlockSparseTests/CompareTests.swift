@@ -334,6 +334,28 @@ import Testing
 
     // MARK: Bad input
 
+    /// Found by the compare fuzzer: a cache size beyond Int's range in a
+    /// Google Benchmark context trapped when converted for display.
+    @Test func absurdContextNumbersAreShownNotTrapped() throws {
+        let text = """
+            {"context": {"caches": [{"type": "Data", "level": 1e300, "size": 32E68, "num_sharing": -0.5},
+                                    {"type": "Unified", "level": 2, "size": 1048576, "num_sharing": 1}]},
+             "benchmarks": [{"name": "a", "real_time": 1, "time_unit": "ns"}]}
+            """
+        let file = try ResultFile.parse(Data(text.utf8), source: "gb.json")
+        #expect(file.context["caches"] == "L? Data ?, L2 Unified 1024 KiB (shared by 1)")
+        _ = try Comparison(base: file, new: file).markdown()
+    }
+
+    /// Subnormal and extreme values are formatted, never trapped on.
+    @Test func extremeNumbersFormat() {
+        #expect(Fmt.sig(1e-320) == "1e-320")
+        #expect(Fmt.sig(-4.9e-324).hasPrefix("-4.9"))
+        #expect(Fmt.sig(1e308) == "1e+308" || Fmt.sig(1e308).hasPrefix("1000"))
+        #expect(!niceLogTicks(.nan, .infinity).ticks.isEmpty)
+        #expect(Study.formatDuration(.nan) == "n/a" && Study.formatDuration(1e300) == "n/a")
+    }
+
     @Test func malformedAndMismatchedFilesGiveClearErrors() throws {
         func message(_ text: String) -> String? { Self.error { try Self.file(Data(text.utf8), "bad.json") }?.description }
         #expect(message("")?.hasPrefix("bad.json: empty file") == true)
@@ -412,6 +434,16 @@ import Testing
         let report = dir.appendingPathComponent("out/regression.md").path
         #expect(try Self.run(["compare", base, slower, "--report-only", "--report", report]).status == 0)
         #expect(try String(contentsOfFile: report, encoding: .utf8).contains("## Machine context"))
+        // An existing report is kept unless --force; a compared file is never the report.
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: report))
+        let kept = try Self.run(["compare", base, slower, "--report-only", "--report", report])
+        #expect(kept.status == 1 && kept.stderr.contains("already exists; pass --force"), "\(kept.stderr)")
+        #expect(try String(contentsOfFile: report, encoding: .utf8) == "keep")
+        #expect(try Self.run(["compare", base, slower, "--report-only", "--report", report, "--force"]).status == 0)
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("## Machine context"))
+        let onInput = try Self.run(["compare", base, slower, "--report", base, "--force"])
+        #expect(onInput.status == 1 && onInput.stderr.contains("is one of the compared files"), "\(onInput.stderr)")
+        #expect(try ResultFile.load(path: base).cases.isEmpty == false)
         #expect(try Self.run(["compare", base, slower, "--min-effect", "0.5"]).status == 0)
 
         let missing = try Self.run(["compare", base, dir.appendingPathComponent("none.json").path])

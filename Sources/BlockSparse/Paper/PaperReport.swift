@@ -206,11 +206,11 @@ public enum StudyReport {
         var s = "# Block pruning of LeNet-300-100 on Fashion-MNIST — measured results\n\n"
         s += "Reproduction of Huang et al., \"Coarse-Grained Pruning of Neural Network Models Based on Blocky Sparse Structure\" (Entropy 2021).\n\n"
         s += "- Command: `\(result.command)`\n"
-        s += "- Runtime: \(Study.formatDuration(result.runtime_seconds)) (\(Int(result.runtime_seconds.rounded())) s)"
+        s += "- Runtime: \(Study.formatDuration(result.runtime_seconds)) (\(Fmt.sig(result.runtime_seconds)) s)"
             + (result.complete ? "" : " — **incomplete: interrupted or still running**") + "\n"
         s += "- Machine: \(result.context.cpu_model), \(result.context.cores_available) cores; \(result.context.build_configuration) build; revision \(result.context.git_revision); \(result.context.date)\n"
         s += "- Data: \(result.train_samples) training, \(result.validation_samples) validation (held out of the training set, used for model selection), \(result.test_samples) test samples\n"
-        s += "- Schedule: \(c.rounds) rounds; each removes \(Int(c.hidden_fraction * 100))% of the alive blocks of the hidden layers and \(Int(c.output_fraction * 100))% of the output layer (score: \(c.score.rawValue)), then retrains \(c.retrain_epochs) epoch(s) with Adam (lr \(c.retrain_learning_rate)), keeping the epoch with the best validation accuracy; dense baseline \(c.epochs) epochs, Adam lr \(c.learning_rate) decayed x\(c.learning_rate_decay) per epoch, picked on validation accuracy; batch \(c.batch_size), seed \(c.seed)\n"
+        s += "- Schedule: \(c.rounds) rounds; each removes \(Fmt.percent(c.hidden_fraction)) of the alive blocks of the hidden layers and \(Fmt.percent(c.output_fraction)) of the output layer (score: \(c.score.rawValue)), then retrains \(c.retrain_epochs) epoch(s) with Adam (lr \(c.retrain_learning_rate)), keeping the epoch with the best validation accuracy; dense baseline \(c.epochs) epochs, Adam lr \(c.learning_rate) decayed x\(c.learning_rate_decay) per epoch, picked on validation accuracy; batch \(c.batch_size), seed \(c.seed)\n"
         s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats\n"
         if c.quick { s += "- **Quick mode**: a subset of the data, fewer rounds and epochs — not the study's numbers\n" }
         s += "\n## Claims\n\n| # | claim | verdict | evidence |\n|---|---|---|---|\n"

@@ -292,6 +292,7 @@ public enum Study {
 
     /// Formats seconds as "1h02m", "3m05s" or "42s".
     public static func formatDuration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e12 else { return "n/a" }
         let s = Int(seconds.rounded())
         if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
         if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
