@@ -95,6 +95,39 @@ import Testing
         #expect(try run(args + ["--force"]).code == 0)
     }
 
+    @Test func interruptSavesEveryCompletedCase() throws {
+        let path = try #require(CLITests.binary)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        // Many short cases: the interrupt lands in the middle of the sweep.
+        p.arguments = ["run", "--shape", "96x96", "--blocks", "1,2,4,8", "--sparsities", "0.5,0.7,0.9", "--n", "1,8,64",
+                       "--threads", "1", "--repetitions", "30", "--min-time", "0.02", "--output", "int/r.json"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Interrupt once the first cases are done (the run reports progress on stderr).
+        let deadline = Date().addingTimeInterval(60)
+        var seen = Data()
+        while Date() < deadline {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+            if String(decoding: seen, as: UTF8.self).contains("[3/") { break }
+        }
+        kill(p.processIdentifier, SIGINT)
+        let rest = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: seen + rest, as: UTF8.self)
+        #expect(p.terminationStatus == 130, "\(text)")
+        #expect(text.contains("every completed case is saved in int/r.json"), "\(text)")
+        let report = try BenchmarkReport.load(path: dir + "/int/r.json")
+        let medians = report.aggregates("median")
+        #expect(medians.count >= 2 && medians.allSatisfy { $0.verified })
+        #expect(!text.contains("Fatal error"))
+    }
+
     @Test func writersKeepExistingFilesUnlessForced() throws {
         let list = try run(["instructions", "--list"])
         let gateCase = try #require(list.out.split(separator: "\n").first?.split(separator: "\t").first, "\(list.err)")
