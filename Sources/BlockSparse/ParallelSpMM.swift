@@ -207,6 +207,43 @@ public final class ParallelSpMM: @unchecked Sendable {
         }
     }
 
+    /// One partition's execution inside a traced run.
+    public struct PartitionTrace: Sendable {
+        public let partition: Int
+        /// The thread that ran it (its pthread identity).
+        public let thread: Int
+        /// Seconds from the start of the run to the partition's start and end.
+        public let start: Double
+        public let end: Double
+    }
+
+    /// Runs once like ``run(accumulate:)`` and returns when and on which
+    /// thread each partition ran: where the time of a threaded run goes
+    /// (late workers, one thread running several partitions, imbalance).
+    public func runTraced(accumulate: Bool = false) -> (seconds: Double, partitions: [PartitionTrace]) {
+        let count = plan.partitions.count
+        let traces = UnsafeMutableBufferPointer<PartitionTrace>.allocate(capacity: count)
+        defer { traces.deallocate() }
+        nonisolated(unsafe) let slots = traces  // each iteration writes only its own slot
+        let t0 = monotonicNanoseconds()
+        let body: @Sendable (Int) -> Void = { p in
+            let start = monotonicNanoseconds()
+            self.runPartition(p, accumulate: accumulate)
+            let end = monotonicNanoseconds()
+            slots[p] = PartitionTrace(partition: p, thread: Int(bitPattern: UInt(pthread_self())),
+                                       start: Double(start - t0) * 1e-9, end: Double(end - t0) * 1e-9)
+        }
+        if count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
+        let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
+        return (seconds, Array(traces))
+    }
+
+    /// Runs one partition alone on the calling thread (to compare its time
+    /// alone with its time beside the others).
+    public func runPartitionAlone(_ p: Int, accumulate: Bool = false) {
+        runPartition(p, accumulate: accumulate)
+    }
+
     private func runPartition(_ p: Int, accumulate: Bool) {
         let part = plan.partitions[p]
         let g = groupOfPartition[p]

@@ -389,7 +389,36 @@ public enum ReportRenderer {
             }
             o += "\n"
         }
+        let scaling = scalingRows(medians)
+        if !scaling.isEmpty {
+            o += "## Thread scaling, taken apart\n\n\(scalingIntro)\n\n"
+            o += "| " + scalingHeader.joined(separator: " | ") + " |\n"
+            o += "|---|" + String(repeating: "---:|", count: scalingHeader.count - 1) + "\n"
+            for row in scaling { o += "| " + row.map(mdCell).joined(separator: " | ") + " |\n" }
+            o += "\n"
+        }
         return o
+    }
+
+    /// The thread-scaling table (one row per threaded case with a
+    /// ``PartitionProfile``), shared by the Markdown and HTML reports.
+    static let scalingIntro = "Each threaded case taken apart right after its timing, in rounds of (1-thread run, "
+        + "threaded run, each partition alone) back to back. Paired speedup: median of the per-round ratios. "
+        + "Partition bound: the speedup the partition allows if partitions ran side by side as fast as alone "
+        + "(imbalance shows here). Side-by-side slowdown: a partition's time in the threaded run over its time "
+        + "alone (contention for the shared memory path, or a busy machine, shows here)."
+    static let scalingHeader = ["case", "paired speedup", "partition bound", "side-by-side slowdown",
+                                "partitions alone", "partitions side by side", "latest partition start",
+                                "rounds with a thread running 2+ partitions"]
+
+    static func scalingRows(_ medians: [BenchmarkEntry]) -> [[String]] {
+        medians.compactMap { e in
+            guard let p = e.partition_profile else { return nil }
+            let list = { (xs: [Double]) in xs.map { Fmt.time($0) }.joined(separator: ", ") }
+            return [e.run_name, Fmt.factor(p.paired_speedup), Fmt.factor(p.balanced_bound), Fmt.factor(p.contention),
+                    list(p.alone_seconds), list(p.together_seconds), Fmt.time(p.start_seconds.max() ?? 0),
+                    "\(p.rounds_with_shared_thread) of \(p.rounds)"]
+        }
     }
 
     /// Escapes text for Markdown prose and table cells.

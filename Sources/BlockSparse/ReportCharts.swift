@@ -380,6 +380,18 @@ extension ReportRenderer {
             }
             o += "</tbody></table></div>\n"
         }
+        let scaling = scalingRows(medians)
+        if !scaling.isEmpty {
+            o += "<h2>Thread scaling, taken apart</h2>\n<p class=\"note\">\(e(scalingIntro))</p>\n"
+            o += "<div class=\"scroll\"><table><thead><tr>"
+            o += scalingHeader.enumerated().map { "<th\($0.offset == 0 ? "" : " class=\"num\"")>\(e($0.element))</th>" }.joined()
+            o += "</tr></thead><tbody>\n"
+            for row in scaling {
+                o += "<tr>" + row.enumerated().map { "<td\($0.offset == 0 ? "" : " class=\"num\"")>\(e($0.element))</td>" }.joined()
+                o += "</tr>\n"
+            }
+            o += "</tbody></table></div>\n"
+        }
         o += "</main>\n</body>\n</html>\n"
         return o
     }

@@ -49,6 +49,39 @@ public struct BenchmarkEntry: Codable, Sendable, Equatable {
     /// result did not verify); such an entry carries no timing.
     public var error_occurred: Bool?
     public var error_message: String?
+    /// Where a threaded case's time goes (median entry of threaded driver cases only).
+    public var partition_profile: PartitionProfile? = nil
+}
+
+/// A threaded case taken apart, measured right after its timing: rounds of
+/// (the 1-thread driver, the threaded driver traced, each partition alone on
+/// the calling thread), back to back so that a noisy phase of a shared
+/// machine hits both sides of each ratio.
+public struct PartitionProfile: Codable, Sendable, Equatable {
+    public var rounds: Int
+    /// Median over rounds of (1-thread time / threaded time) within a round.
+    public var paired_speedup: Double
+    /// Per partition, seconds: median time alone (nothing else running).
+    public var alone_seconds: [Double]
+    /// Per partition, seconds: median time inside the threaded run.
+    public var together_seconds: [Double]
+    /// Per partition, seconds from the start of the threaded run to the partition's start.
+    public var start_seconds: [Double]
+    /// Rounds in which one thread ran more than one partition.
+    public var rounds_with_shared_thread: Int
+
+    /// The speedup the partition allows if partitions ran side by side as fast as alone:
+    /// sum of the alone times over the largest.
+    public var balanced_bound: Double {
+        guard let worst = alone_seconds.max(), worst > 0 else { return 1 }
+        return alone_seconds.reduce(0, +) / worst
+    }
+
+    /// Median slowdown of a partition beside the others (together / alone).
+    public var contention: Double {
+        let ratios = zip(together_seconds, alone_seconds).compactMap { $1 > 0 ? $0 / $1 : nil }.sorted()
+        return ratios.isEmpty ? 1 : ratios[ratios.count / 2]
+    }
 }
 
 /// A whole result file: `{"context": {...}, "benchmarks": [...]}`.

@@ -267,6 +267,7 @@ public final class SuiteRunner {
         let m = a.rows, k = a.cols, n = c.n
         var kernelName: String
         var partition = "serial"
+        var profile: (() throws -> PartitionProfile)?
         let call: () -> Void
         let result: () -> DenseMatrix
         switch c.format {
@@ -309,6 +310,10 @@ public final class SuiteRunner {
             }
             call = { driver.run() }
             result = { driver.result() }
+            if threads > 1 && driver.partitionCount > 1 {
+                profile = { try Self.profile(driver, serial: ParallelSpMM(operand, b, kernel: kernel,
+                                                                          options: DriverOptions(threads: 1))) }
+            }
         }
 
         // Verify first: a number is only reported after its result checks out.
@@ -371,7 +376,8 @@ public final class SuiteRunner {
         }
         // Median-last so onCaseFinished sees the median entry; speedups use
         // the same-run medians of the other formats on this matrix.
-        let median = entries.first { $0.aggregate_name == "median" }!
+        var median = entries.first { $0.aggregate_name == "median" }!
+        median.partition_profile = try profile?()
         entries.removeAll { $0.aggregate_name == "median" }
         entries.append(median)
         applySpeedups(to: &entries)
@@ -379,6 +385,37 @@ public final class SuiteRunner {
     }
 
     /// The matrix, N and format of a case, whatever its thread count.
+    /// Rounds of (1-thread run, traced threaded run, each partition alone),
+    /// back to back; see ``PartitionProfile``.
+    public static func profile(_ driver: ParallelSpMM, serial: ParallelSpMM, rounds: Int = 9) -> PartitionProfile {
+        let count = driver.partitionCount
+        var ratios: [Double] = [], shared = 0
+        var alone = Array(repeating: [Double](), count: count)
+        var together = alone, starts = alone
+        serial.run(); driver.run()  // warm: pool threads awake, buffers in cache
+        for _ in 0..<rounds {
+            let t0 = monotonicNanoseconds()
+            serial.run()
+            let one = Double(monotonicNanoseconds() - t0) * 1e-9
+            let (seconds, traces) = driver.runTraced()
+            if seconds > 0 { ratios.append(one / seconds) }
+            if Set(traces.map(\.thread)).count < traces.count { shared += 1 }
+            for t in traces {
+                together[t.partition].append(t.end - t.start)
+                starts[t.partition].append(t.start)
+            }
+            for p in 0..<count {
+                let s = monotonicNanoseconds()
+                driver.runPartitionAlone(p)
+                alone[p].append(Double(monotonicNanoseconds() - s) * 1e-9)
+            }
+        }
+        func median(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.sorted()[x.count / 2] }
+        return PartitionProfile(rounds: rounds, paired_speedup: median(ratios), alone_seconds: alone.map(median),
+                                together_seconds: together.map(median), start_seconds: starts.map(median),
+                                rounds_with_shared_thread: shared)
+    }
+
     private func serialKey(_ c: PlannedCase) -> String {
         "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)/\(c.format.rawValue)"
     }

@@ -26,6 +26,35 @@ import Testing
         #expect(throws: MatrixError.self) { try SuiteRunner(config: c, context: MachineContext.current(), peak: nil).plan() }
     }
 
+    @Test func threadedCasesAreTakenApartByPartition() throws {
+        let a = try BSRMatrix.random(GeneratorSpec(rows: 256, cols: 128, block: shape(4, 4), sparsity: 0.5,
+                                                   distribution: .powerlaw, seed: 3))
+        let b = try DenseMatrix.random(rows: 128, cols: 16, seed: 4)
+        let kernel = try Kernel.select(.bsr, block: a.block, n: 16)
+        let driver = try ParallelSpMM(.bsr(a), b, kernel: kernel, options: DriverOptions(threads: 3))
+        let serial = try ParallelSpMM(.bsr(a), b, kernel: kernel, options: DriverOptions(threads: 1))
+        let p = SuiteRunner.profile(driver, serial: serial, rounds: 3)
+        #expect(p.rounds == 3)
+        for list in [p.alone_seconds, p.together_seconds, p.start_seconds] { #expect(list.count == driver.partitionCount) }
+        #expect(p.alone_seconds.allSatisfy { $0 > 0 } && p.together_seconds.allSatisfy { $0 > 0 })
+        #expect(p.paired_speedup > 0 && p.contention > 0)
+        #expect(p.balanced_bound >= 1 && p.balanced_bound <= Double(driver.partitionCount) + 1e-9)
+        #expect((0...3).contains(p.rounds_with_shared_thread))
+        // The profiled product is still the verified one.
+        let ref = try Reference(a, b)
+        #expect(driver.result().values.withUnsafeBufferPointer { ref.verify($0, ld: 16) }.passed)
+
+        // Reports show the table only when a case has a profile, in both markups.
+        var report = syntheticReport(unverifiedKernel: false)
+        #expect(!ReportRenderer.markdown(report).contains("taken apart"))
+        let i = try #require(report.benchmarks.firstIndex { $0.aggregate_name == "median" && $0.threads == 2 })
+        report.benchmarks[i].partition_profile = p
+        #expect(ReportRenderer.markdown(report).contains("## Thread scaling, taken apart"))
+        #expect(ReportRenderer.html(report).contains("<h2>Thread scaling, taken apart</h2>"))
+        let decoded = try JSONDecoder().decode(BenchmarkReport.self, from: report.jsonData())
+        #expect(decoded.benchmarks[i].partition_profile == p)
+    }
+
     @Test func runVerifiesTimesAndComparesInOneRun() throws {
         let runner = SuiteRunner(config: config(), context: MachineContext.current(), peak: nil)
         var finished = 0
