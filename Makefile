@@ -35,7 +35,8 @@ fuzz-replay:
 
 .PHONY: fuzz-replay fuzz sanitize robustness
 
-## libFuzzer with ASan on every parser, one million inputs each (about 25 min on 2 cores).
+## libFuzzer with ASan on every parser, one million inputs each (about 50 min on 2 cores;
+## the report target, which renders HTML for every input, takes 35 of them).
 fuzz: deps
 	bash scripts/fuzz.sh --runs 1000000
 
