@@ -37,6 +37,14 @@ struct Paper: ParsableCommand {
     @Option(help: "Prune/retrain rounds per block size (default 16, about 97% hidden sparsity; 11 with --quick).")
     var rounds: Int?
 
+    @Option(name: .customLong("hidden-fraction"),
+            help: "Fraction of the alive blocks of the hidden layers removed per round (default 0.2, the paper's).")
+    var hiddenFraction: Double?
+
+    @Option(name: .customLong("output-fraction"),
+            help: "Fraction of the alive blocks of the output layer removed per round (default 0.1, the paper's).")
+    var outputFraction: Double?
+
     @Option(help: "Training epochs of the dense baseline (default 20, learning rate decayed 0.9x per epoch; 5 with --quick).")
     var epochs: Int?
 
@@ -99,6 +107,9 @@ struct Paper: ParsableCommand {
         for (name, value) in [("--lr", learningRate), ("--retrain-lr", retrainLearningRate)] {
             if let v = value, !(v > 0 && v < 1) { throw ValidationError("\(name) must be in (0, 1) (got \(v))") }
         }
+        for (name, value) in [("--hidden-fraction", hiddenFraction), ("--output-fraction", outputFraction)] {
+            if let v = value, !(v > 0 && v < 1) { throw ValidationError("\(name) must be in (0, 1) (got \(v))") }
+        }
         if let t = threads, t < 1 || t > 4096 { throw ValidationError("--threads must be between 1 and 4096 (got \(t))") }
         guard BlockScore(rawValue: score) != nil else {
             throw ValidationError("--score must be one of \(BlockScore.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(score)')")
@@ -125,6 +136,8 @@ struct Paper: ParsableCommand {
             : StudyConfig.full(dataDirectory: data, threads: threadCount)
         config.blocks = try parsedBlocks()
         if let rounds { config.rounds = rounds }
+        if let hiddenFraction { config.hidden_fraction = hiddenFraction }
+        if let outputFraction { config.output_fraction = outputFraction }
         if let epochs { config.epochs = epochs }
         if let retrainEpochs { config.retrain_epochs = retrainEpochs }
         config.seed = seed

@@ -74,6 +74,8 @@ import Testing
         try expectUsageError(["run", "--matrix", "bad.mtx"], "bad.mtx:3")
         try expectUsageError(["run", "--safetensors", "x.safetensors"], "--tensor")
         try expectUsageError(["run", "--suite", "quick"], "KERNELBENCH_ISA=bogus", env: ["KERNELBENCH_ISA": "bogus"])
+        try expectUsageError(["paper", "--hidden-fraction", "0"], "--hidden-fraction must be in (0, 1)")
+        try expectUsageError(["paper", "--output-fraction", "1.5"], "--output-fraction must be in (0, 1)")
     }
 
     @Test func runWritesVerifiedResultsAndRefusesToOverwrite() throws {
