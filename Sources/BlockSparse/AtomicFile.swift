@@ -19,6 +19,14 @@ public func writeAtomically(_ data: Data, to path: String) throws {
     try AtomicFile.write(path: path) { try $0.append(data) }
 }
 
+/// The one overwrite rule of every command that writes files: an existing
+/// file is replaced only when the user passed `--force`.
+/// - Parameter alternative: what else the user can do, appended as "or ...".
+/// - Throws: ``InputError`` naming the first of `paths` that exists.
+public func refuseToOverwrite(_ paths: [String], force: Bool, alternative: String? = nil) throws {
+    guard !force, let existing = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) else { return }
+    throw InputError(source: existing, "already exists; pass --force to overwrite it" + (alternative.map { " or " + $0 } ?? ""))
+}
 
 /// A temporary file next to the destination, renamed over it on success and
 /// removed on failure. Output is buffered and written in 64 KiB pieces.

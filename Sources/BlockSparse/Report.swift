@@ -496,10 +496,8 @@ public enum ReportRenderer {
             if let input, URL(fileURLWithPath: path).standardizedFileURL == URL(fileURLWithPath: input).standardizedFileURL {
                 throw InputError(source: path, "is the input result file; choose another --output folder")
             }
-            if !force && FileManager.default.fileExists(atPath: path) {
-                throw InputError(source: path, "already exists; pass --force to overwrite it")
-            }
         }
+        try refuseToOverwrite(paths.map(\.1), force: force)
         for (format, path) in paths {
             let text: String
             switch format {

@@ -103,9 +103,7 @@ struct Compare: ParsableCommand {
             where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == target {
                 throw InputError(source: report, "is one of the compared files; choose another --report path")
             }
-            if !force && FileManager.default.fileExists(atPath: report) {
-                throw InputError(source: report, "already exists; pass --force to overwrite it")
-            }
+            try refuseToOverwrite([report], force: force)
         }
     }
 }

@@ -50,9 +50,7 @@ struct Export: ParsableCommand {
         guard sparsity >= 0, sparsity <= 1 else { throw ValidationError("--sparsity must be in [0, 1] (got \(sparsity))") }
         if let p = pruneTo, !(p >= 0 && p <= 1) { throw ValidationError("--prune-to must be in [0, 1] (got \(p))") }
         if (safetensors == nil) != (tensor == nil) { throw ValidationError("--safetensors and --tensor go together") }
-        if !force && FileManager.default.fileExists(atPath: output) {
-            throw ValidationError("\(output) exists; pass --force to overwrite it")
-        }
+        try refuseToOverwrite([output], force: force)
     }
 
     func run() throws {

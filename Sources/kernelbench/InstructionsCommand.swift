@@ -47,9 +47,7 @@ struct Instructions: ParsableCommand {
         guard modes == 1 else { throw ValidationError("give exactly one of --list, --case NAME, --counts FILE") }
         guard (1...100_000).contains(calls) else { throw ValidationError("--calls must be between 1 and 100000 (got \(calls))") }
         if output != nil && counts == nil { throw ValidationError("--output goes with --counts") }
-        if let output, !force, FileManager.default.fileExists(atPath: output) {
-            throw ValidationError("\(output) exists; pass --force to overwrite it (a baseline is only replaced on purpose)")
-        }
+        if let output { try refuseToOverwrite([output], force: force) }
     }
 
     func run() throws {

@@ -146,9 +146,7 @@ struct Paper: ParsableCommand {
         config.score = BlockScore(rawValue: score)!
         config.random_baseline = !noRandom
 
-        if !force, let existing = files.first(where: { FileManager.default.fileExists(atPath: $0) }) {
-            throw ValidationError("\(existing) already exists; pass --force to overwrite it or --output DIR to write elsewhere")
-        }
+        try refuseToOverwrite(files, force: force, alternative: "--output DIR to write elsewhere")
         if let export {
             try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
         }

@@ -318,11 +318,8 @@ struct Run: ParsableCommand {
         }
         let stem = (json as NSString).deletingPathExtension
         let paths = OutputPaths(json: json, markdown: stem + ".md", csv: stem + ".csv", html: stem + ".html")
-        if !force {
-            for p in [paths.json, paths.markdown, paths.csv, paths.html] where FileManager.default.fileExists(atPath: p) {
-                throw ValidationError("\(p) exists; pass --force to overwrite it or choose another --output")
-            }
-        }
+        try refuseToOverwrite([paths.json, paths.markdown, paths.csv, paths.html], force: force,
+                              alternative: "choose another --output")
         return paths
     }
 
