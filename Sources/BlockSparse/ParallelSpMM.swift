@@ -199,12 +199,13 @@ public final class ParallelSpMM: @unchecked Sendable {
     /// Computes one product (C = A·B, or C += A·B), one concurrentPerform
     /// iteration per partition; a single partition runs on the calling thread.
     public func run(accumulate: Bool = false) {
+        forEachPartition { self.runPartition($0, accumulate: accumulate) }
+    }
+
+    /// One concurrentPerform iteration per partition; a single partition on the calling thread.
+    private func forEachPartition(_ body: @Sendable (Int) -> Void) {
         let count = plan.partitions.count
-        if count == 1 {
-            runPartition(0, accumulate: accumulate)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: count) { runPartition($0, accumulate: accumulate) }
-        }
+        if count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
     }
 
     /// One partition's execution inside a traced run.
@@ -221,19 +222,17 @@ public final class ParallelSpMM: @unchecked Sendable {
     /// thread each partition ran: where the time of a threaded run goes
     /// (late workers, one thread running several partitions, imbalance).
     public func runTraced(accumulate: Bool = false) -> (seconds: Double, partitions: [PartitionTrace]) {
-        let count = plan.partitions.count
-        let traces = UnsafeMutableBufferPointer<PartitionTrace>.allocate(capacity: count)
+        let traces = UnsafeMutableBufferPointer<PartitionTrace>.allocate(capacity: plan.partitions.count)
         defer { traces.deallocate() }
         nonisolated(unsafe) let slots = traces  // each iteration writes only its own slot
         let t0 = monotonicNanoseconds()
-        let body: @Sendable (Int) -> Void = { p in
+        forEachPartition { p in
             let start = monotonicNanoseconds()
             self.runPartition(p, accumulate: accumulate)
             let end = monotonicNanoseconds()
             slots[p] = PartitionTrace(partition: p, thread: Int(bitPattern: UInt(pthread_self())),
-                                       start: Double(start - t0) * 1e-9, end: Double(end - t0) * 1e-9)
+                                      start: Double(start - t0) * 1e-9, end: Double(end - t0) * 1e-9)
         }
-        if count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
         let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
         return (seconds, Array(traces))
     }
@@ -321,15 +320,19 @@ public final class ParallelSpMM: @unchecked Sendable {
 /// Bytes of memory currently available (MemAvailable, or physical memory),
 /// capped by `KERNELBENCH_MEMORY_LIMIT` when that is set to a valid size.
 public func availableMemory() -> Int {
-    var available = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    let system = systemAvailableMemory()
+    return (try? memoryLimit()).flatMap { $0 }.map { min(system, $0) } ?? system
+}
+
+/// MemAvailable from /proc/meminfo, or physical memory.
+private func systemAvailableMemory() -> Int {
     if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let parts = line.split(separator: " ")
-            if parts.count >= 2, let kib = Int(parts[1]) { available = kib * 1024 }
+            if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
         }
     }
-    if let limit = try? memoryLimit() { available = min(available, limit) }
-    return available
+    return Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
 /// `KERNELBENCH_MEMORY_LIMIT`: bytes, or a number with a K, M or G suffix
@@ -359,8 +362,8 @@ public func memoryLimit() throws -> Int? {
 /// not fit in the memory available now (with a 10% margin), and
 /// ``InputError`` when `KERNELBENCH_MEMORY_LIMIT` is malformed.
 public func checkMemory(_ bytes: Int, what: String) throws {
-    _ = try memoryLimit()
-    let available = availableMemory()
+    let system = systemAvailableMemory()
+    let available = try memoryLimit().map { min(system, $0) } ?? system
     guard bytes >= 0, bytes <= available - available / 10 else {
         throw MatrixError.tooLarge(what: what, bytes: bytes, available: available)
     }
