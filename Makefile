@@ -9,8 +9,6 @@ SWIFT ?= swift
 run: deps
 	$(SWIFT) run -c release kernelbench
 
-FUZZ_TARGETS := mtx idx safetensors compare report paper
-
 ## Runs every test: Swift tests, the committed fuzz corpora replayed through
 ## every parser, the C kernel tests (native, native under ASan + UBSan, and
 ## NEON under qemu-aarch64), and a tiny filtered Google Benchmark run checked
@@ -25,11 +23,7 @@ test: deps
 ## Replays Tests/fuzz/seeds and Tests/fuzz/corpus through each parser's fuzz
 ## target (ordinary debug build): every input must end in a value or a typed error.
 fuzz-replay:
-	@bin="$$($(SWIFT) build --show-bin-path)"; \
-	for t in $(FUZZ_TARGETS); do \
-	  dirs="Tests/fuzz/seeds/$$t"; [ -d "Tests/fuzz/corpus/$$t" ] && dirs="$$dirs Tests/fuzz/corpus/$$t"; \
-	  "$$bin/kernelbench-fuzz" $$t $$dirs || exit 1; \
-	done
+	@SWIFT="$(SWIFT)" bash scripts/fuzz.sh --replay
 
 # ---- Robustness (opt-in; see reports/robustness.md) --------------------------
 

@@ -20,11 +20,14 @@
 # grows in reports/local/fuzz/corpus/<target>.
 #
 # Usage: bash scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [--merge] [TARGET...]
+#        bash scripts/fuzz.sh --replay [TARGET...]
 #   --runs N     inputs per target (default 1000000)
 #   --seconds S  stop a target after S seconds even if N is not reached (default: no limit)
 #   --jobs J     targets fuzzed at the same time (default: CPUs, at most 4)
 #   --merge      afterwards, minimise each working corpus into Tests/fuzz/corpus/<target>
 #                (inputs that add coverage; commit them so CI replays them)
+#   --replay     no fuzzing: replay the committed seeds and corpus of each target
+#                through the ordinary debug build (make fuzz-replay, part of make test)
 # Exit status: 0 no findings, 1 a finding or a failure to build or run.
 #
 # Environment: KERNELBENCH_FUZZ_SCRATCH  SwiftPM scratch folder (default .build-fuzz)
@@ -36,6 +39,7 @@ all_targets=(mtx idx safetensors compare report paper)
 runs=1000000
 seconds=0
 merge=0
+replay=0
 jobs="$(nproc 2>/dev/null || echo 2)"
 [ "$jobs" -gt 4 ] && jobs=4
 targets=()
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --seconds) [ $# -ge 2 ] || fail "--seconds needs a number"; seconds="$2"; shift ;;
     --jobs) [ $# -ge 2 ] || fail "--jobs needs a number"; jobs="$2"; shift ;;
     --merge) merge=1 ;;
+    --replay) replay=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) fail "unknown option '$1' (see --help)" ;;
     *)
@@ -60,8 +65,25 @@ done
 [[ "$jobs" =~ ^[0-9]+$ ]] && [ "$jobs" -gt 0 ] || fail "--jobs must be a positive number (got '$jobs')"
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
-scratch="${KERNELBENCH_FUZZ_SCRATCH:-.build-fuzz}"
 swift="${SWIFT:-swift}"
+
+committed_inputs() {  # TARGET: the committed seed folder, and the corpus folder when there is one
+  echo "Tests/fuzz/seeds/$1"
+  [ -d "Tests/fuzz/corpus/$1" ] && echo "Tests/fuzz/corpus/$1"
+  return 0
+}
+
+if [ "$replay" = 1 ]; then
+  "$swift" build --product kernelbench-fuzz >&2 || fail "swift build failed"
+  bin="$("$swift" build --show-bin-path)/kernelbench-fuzz"
+  for t in "${targets[@]}"; do
+    mapfile -t dirs < <(committed_inputs "$t")
+    "$bin" "$t" "${dirs[@]}" || fail "replay of $t found an input that breaks the contract"
+  done
+  exit 0
+fi
+
+scratch="${KERNELBENCH_FUZZ_SCRATCH:-.build-fuzz}"
 echo "fuzz: building kernelbench-fuzz with -sanitize=fuzzer,address (release, scratch path $scratch)"
 "$swift" build -c release --scratch-path "$scratch" --product kernelbench-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >&2 || fail "swift build failed"
@@ -74,8 +96,8 @@ mkdir -p "$out/artifacts"
 fuzz_one() {  # TARGET
   local t="$1" corpus="$out/corpus/$1" log="$out/$1.log"
   mkdir -p "$corpus"
-  local seeds=("Tests/fuzz/seeds/$t")
-  [ -d "Tests/fuzz/corpus/$t" ] && seeds+=("Tests/fuzz/corpus/$t")
+  local seeds
+  mapfile -t seeds < <(committed_inputs "$t")
   local limit=()
   [ "$seconds" -gt 0 ] && limit=(-max_total_time="$seconds")
   local start status
@@ -96,7 +118,7 @@ fuzz_one() {  # TARGET
     return 1
   fi
 }
-export -f fuzz_one
+export -f fuzz_one committed_inputs
 export out exe runs seconds
 
 echo "fuzz: ${targets[*]}: $runs inputs each, $jobs at a time (logs in $out)"
