@@ -160,7 +160,7 @@ if [ "$update" = 1 ]; then
 fi
 
 set +e
-"$exe" compare "$baseline" "$result" --deterministic --threshold "$threshold" --report "$report"
+"$exe" compare "$baseline" "$result" --deterministic --threshold "$threshold" --report "$report" --force
 status=$?
 set -e
 case "$status" in
