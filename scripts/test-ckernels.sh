@@ -5,6 +5,7 @@
 # loops, misaligned or out-of-range accesses, signed overflow), then
 # cross-compiled for aarch64 and run under qemu-aarch64 so the NEON kernels
 # really execute. (The tester also puts guard pages after every buffer.)
+# The sanitized build uses tiny K panels so the panel path is tested too.
 #
 #   scripts/test-ckernels.sh [name-substring]   # optional kernel-name filter
 #
@@ -41,8 +42,13 @@ echo "== native build ($CC)"
 echo "== native run"
 run_timed "native run" "$OUT/kernel_test-native" "$@" || fail=1
 
-echo "== native build with -fsanitize=address,undefined ($CC)"
-"$CC" "${CFLAGS[@]}" -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+# The sanitized build also shrinks the AVX2 kernels' L2 panels (and turns off
+# the short-segment exemption), so the K-panel path with its per-block-row
+# cursors runs on the sweep's small matrices too (at the default 256 KiB it
+# needs K x N x 4 bytes > 256 KiB, which no sweep case reaches).
+echo "== native build with -fsanitize=address,undefined and small K panels ($CC)"
+"$CC" "${CFLAGS[@]}" -DKB_PANEL_BYTES=2048 -DKB_CGROUP_BYTES=1024 -DKB_MIN_SEGMENT_BYTES=0 \
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
     -o "$OUT/kernel_test-sanitized" "${SOURCES[@]}" -lm
 echo "== native run under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
