@@ -14,7 +14,8 @@
  *     4 x 3 step is inline asm (16 ymm exactly; compilers spilled).
  *   - Small shapes (1 x c) split the kk loop over S independent accumulator
  *     sets, so there are always >= 8 independent FMA chains (4-cycle latency
- *     x 2 FMA pipes). The first chunk software-prefetches B rows ahead.
+ *     x 2 FMA pipes). No software prefetch: the hardware prefetchers do
+ *     better (removing it sped every shape up, see the commit that did).
  *   - Edges: the partial last block column (k % c != 0) is always the last
  *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
  *     B rows >= k are never read. Rows >= m are computed from the zero padding
@@ -52,11 +53,6 @@
  * spills accumulators (16 ymm registers are exactly enough for a 4 x 3 tile). */
 #define KB_SCHED_BARRIER() __asm__ volatile("" ::: "memory")
 
-/* Software prefetch distance, in blocks, for a block of cc columns. */
-#ifndef KB_PF_ROWS
-#define KB_PF_ROWS 32
-#endif
-#define KB_PF_BLOCKS(cc) ((KB_PF_ROWS + (cc) - 1) / (cc))
 
 static inline int32_t kb_avx_min(int32_t a, int32_t b) { return a < b ? a : b; }
 
@@ -127,8 +123,7 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
                            const float *ap0, int64_t bstride, const int32_t cc,
                            const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                            const float *b, int64_t ldb, float *cp, int64_t ldc,
-                           int32_t rows_valid, int32_t accumulate, __m256i mask,
-                           const float *pfb, int32_t pfn, int32_t pfn_blocks) {
+                           int32_t rows_valid, int32_t accumulate, __m256i mask) {
     __m256 acc[KB_MAX_S][KB_MAX_R][KB_MAX_NV]; /* fixed sizes (no VLA); only [S][R][NV] used */
 #pragma GCC unroll 8
     for (int s = 0; s < S; s++)
@@ -148,13 +143,6 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
     for (int32_t q = 0; q < nfull; q++) {
         const float *ap = ap0 + q * bstride;
         const float *bp = b + (int64_t)cidx[q] * bblk;
-        if (pfb != NULL && q + KB_PF_BLOCKS(cc) < pfn_blocks) {
-            /* software prefetch of the full-width B rows of a later block */
-            const float *pp = pfb + (int64_t)cidx[q + KB_PF_BLOCKS(cc)] * bblk;
-            for (int32_t kk = 0; kk < cc; kk++, pp += ldb)
-                for (int32_t off = 0; off < pfn; off += 16)
-                    _mm_prefetch((const char *)(pp + off), _MM_HINT_T0);
-        }
 #pragma GCC unroll 8
         for (int32_t k0 = 0; k0 < cc; k0 += S) {
 #pragma GCC unroll 8
@@ -214,13 +202,12 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
  * shapes only): dispatch to a compile-time tile height. */
 #define KB_TILE_ARGS                                                                   \
     ap0, bstride, cc, cidx, nfull, tail_cols, b, ldb, cp, ldc, rows_valid, accumulate, \
-        mask, pfb, pfn, pfn_blocks
+        mask
 KB_INLINE void kb_bsr_tile_short(const int NV, const int MASKED, int32_t rr,
                                  const float *ap0, int64_t bstride, const int32_t cc,
                                  const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                                  const float *b, int64_t ldb, float *cp, int64_t ldc,
-                                 int32_t rows_valid, int32_t accumulate, __m256i mask,
-                                 const float *pfb, int32_t pfn, int32_t pfn_blocks) {
+                                 int32_t rows_valid, int32_t accumulate, __m256i mask) {
     switch (rr) {
     case 1: kb_bsr_tile(1, NV, MASKED, 1, KB_TILE_ARGS); break;
     case 2: kb_bsr_tile(2, NV, MASKED, 1, KB_TILE_ARGS); break;
@@ -235,56 +222,47 @@ KB_INLINE void kb_bsr_pass(const int BR, const int R, const int NV, const int MA
                            const int S, int32_t r, int32_t rows, const int32_t cc,
                            const float *ablk, int64_t bstride, const int32_t *cidx,
                            int32_t nfull, int32_t tail_cols, const float *b, int64_t ldb,
-                           float *c, int64_t ldc, int32_t accumulate, __m256i mask,
-                           const float *pfb0, int32_t pfn, int32_t pfn_blocks) {
+                           float *c, int64_t ldc, int32_t accumulate, __m256i mask) {
     int32_t i0 = 0;
     for (; i0 + R <= r && i0 < rows; i0 += R) {
         const float *ap0 = ablk + (int64_t)i0 * cc;
         float *cp = c + (int64_t)i0 * ldc;
         const int32_t rows_valid = kb_avx_min(R, rows - i0);
-        const float *pfb = i0 == 0 ? pfb0 : NULL;
         kb_bsr_tile(R, NV, MASKED, S, KB_TILE_ARGS);
     }
     if ((BR == 0 || BR % R != 0) && i0 < rows && i0 < r) {
         const float *ap0 = ablk + (int64_t)i0 * cc;
         float *cp = c + (int64_t)i0 * ldc;
         const int32_t rows_valid = rows - i0;
-        const float *pfb = i0 == 0 ? pfb0 : NULL;
         kb_bsr_tile_short(NV, MASKED, r - i0, KB_TILE_ARGS);
     }
 }
 
 /* All columns of one block row over one range of its blocks: full chunks of
- * 8 * NV columns, then the N tail as full vectors plus one masked vector.
- * The first chunk also prefetches B rows of the blocks ahead. */
-#define KB_PASS_ARGS(bj, cj, msk, pf)                                                 \
-    r, rows, cc, ablk, bstride, cidx, nfull, tail_cols, bj, ldb, cj, ldc, accumulate, \
-        msk, pf, n, pfn_blocks
+ * 8 * NV columns, then the N tail as full vectors plus one masked vector. */
+#define KB_PASS_ARGS(bj, cj, msk) \
+    r, rows, cc, ablk, bstride, cidx, nfull, tail_cols, bj, ldb, cj, ldc, accumulate, msk
 KB_INLINE void kb_bsr_cols(const int BR, const int R, const int NV, const int S, int32_t r,
                            int32_t rows, const int32_t cc, const float *ablk, int64_t bstride,
                            const int32_t *cidx, int32_t nfull, int32_t tail_cols,
-                           int32_t pfn_blocks, const float *b, int64_t ldb, float *c,
-                           int64_t ldc, int32_t n, int32_t accumulate) {
+                           const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n,
+                           int32_t accumulate) {
     const __m256i full = _mm256_set1_epi32(-1);
     int32_t j = 0;
     for (; j + 8 * NV <= n; j += 8 * NV)
-        kb_bsr_pass(BR, R, NV, 0, S, KB_PASS_ARGS(b + j, c + j, full, j == 0 ? b : NULL));
+        kb_bsr_pass(BR, R, NV, 0, S, KB_PASS_ARGS(b + j, c + j, full));
     const int32_t vecs = (n - j) / 8;
     if (vecs > 0) {
         if (NV > 3 && vecs == 3)
-            kb_bsr_pass(BR, R, 3, 0, S, KB_PASS_ARGS(b + j, c + j, full, j == 0 ? b : NULL));
+            kb_bsr_pass(BR, R, 3, 0, S, KB_PASS_ARGS(b + j, c + j, full));
         else if (NV > 2 && vecs == 2)
-            kb_bsr_pass(BR, R, 2, 0, S, KB_PASS_ARGS(b + j, c + j, full, j == 0 ? b : NULL));
+            kb_bsr_pass(BR, R, 2, 0, S, KB_PASS_ARGS(b + j, c + j, full));
         else
             for (int32_t t = 0; t < vecs; t++)
-                kb_bsr_pass(BR, R, 1, 0, S,
-                            KB_PASS_ARGS(b + j + 8 * t, c + j + 8 * t, full,
-                                         j + t == 0 ? b : NULL));
+                kb_bsr_pass(BR, R, 1, 0, S, KB_PASS_ARGS(b + j + 8 * t, c + j + 8 * t, full));
         j += 8 * vecs;
     }
-    if (j < n)
-        kb_bsr_pass(BR, R, 1, 1, S,
-                    KB_PASS_ARGS(b + j, c + j, kb_mask(n - j), j == 0 ? b : NULL));
+    if (j < n) kb_bsr_pass(BR, R, 1, 1, S, KB_PASS_ARGS(b + j, c + j, kb_mask(n - j)));
 }
 
 /* The blocks [q, q_end) of block row br (plus the partial tail block when
@@ -306,7 +284,7 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
         const int32_t nfull = G ? kb_avx_min(G, q_end - q0) : q_end - q0;
         const int32_t tail_cols = q0 + nfull == q_end ? tail : 0;
         kb_bsr_cols(BR, R, NV, S, r, rows, cc, a->values + (int64_t)q0 * bstride, bstride,
-                    a->col_idx + q0, nfull, tail_cols, q_end - q0, b, ldb, cb, ldc, n,
+                    a->col_idx + q0, nfull, tail_cols, b, ldb, cb, ldc, n,
                     acc0 || q0 > q);
         q0 += nfull;
     } while (q0 < q_end);
