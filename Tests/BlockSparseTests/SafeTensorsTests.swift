@@ -16,7 +16,7 @@ import Testing
         bytes.append(contentsOf: Array(header.utf8))
         bytes.append(contentsOf: data)
         let path = dir + "/\(UUID().uuidString).safetensors"
-        FileManager.default.createFile(atPath: path, contents: bytes)
+        #expect(FileManager.default.createFile(atPath: path, contents: bytes))
         return path
     }
 
@@ -65,7 +65,7 @@ import Testing
         expectInputError(file(#"{"t":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]}}"#, [0, 0, 0xC0, 0x7F]), "t", "non-finite")
         expectInputError(file(#"{"t":{"shape":[1,1],"data_offsets":[0,4]}}"#, [0, 0, 0, 0]), "t", "lacks dtype")
         let short = dir + "/short"
-        FileManager.default.createFile(atPath: short, contents: Data([1, 2, 3]))
+        #expect(FileManager.default.createFile(atPath: short, contents: Data([1, 2, 3])))
         expectInputError(short, "t", "too short")
     }
 }
