@@ -196,6 +196,17 @@ public final class ParallelSpMM: @unchecked Sendable {
     /// Number of partitions (concurrentPerform iterations per run).
     public var partitionCount: Int { plan.partitions.count }
 
+    /// The serial fallback: a product whose single-thread time is under 10x
+    /// the measured cost of one parallel region (`dispatchOverhead`) runs on
+    /// one thread, so a small problem is never slower with more threads.
+    /// Returns the thread count to use and, when it falls back, why.
+    public static func threadsWorthUsing(_ threads: Int, serialSeconds: Double,
+                                         dispatchOverhead: Double) -> (threads: Int, serialReason: String?) {
+        guard threads > 1, serialSeconds < 10 * dispatchOverhead else { return (threads, nil) }
+        return (1, String(format: "serial (work %.1f us < 10 x dispatch overhead %.1f us)",
+                          serialSeconds * 1e6, dispatchOverhead * 1e6))
+    }
+
     /// Computes one product (C = A·B, or C += A·B), one concurrentPerform
     /// iteration per partition; a single partition runs on the calling thread.
     public func run(accumulate: Bool = false) {

@@ -296,10 +296,9 @@ public final class SuiteRunner {
                         .summary.median
                 }()
                 let overhead = peak?.dispatchOverhead ?? MachinePeak.dispatchOverhead(threads: threads)
-                if t1 < 10 * overhead {
-                    threads = 1
-                    partition = String(format: "serial (work %.1f us < 10 x dispatch overhead %.1f us)", t1 * 1e6, overhead * 1e6)
-                }
+                let choice = ParallelSpMM.threadsWorthUsing(threads, serialSeconds: t1, dispatchOverhead: overhead)
+                threads = choice.threads
+                if let reason = choice.serialReason { partition = reason }
             }
             let driver = try ParallelSpMM(operand, b, kernel: kernel,
                                           options: DriverOptions(threads: threads, strategy: c.strategy,

@@ -76,6 +76,7 @@ import Testing
         try expectUsageError(["run", "--suite", "quick"], "KERNELBENCH_ISA=bogus", env: ["KERNELBENCH_ISA": "bogus"])
         try expectUsageError(["paper", "--hidden-fraction", "0"], "--hidden-fraction must be in (0, 1)")
         try expectUsageError(["paper", "--output-fraction", "1.5"], "--output-fraction must be in (0, 1)")
+        try expectUsageError(["paper", "--timing-threads", "0"], "--timing-threads must be between 1 and 4096")
     }
 
     @Test func runWritesVerifiedResultsAndRefusesToOverwrite() throws {

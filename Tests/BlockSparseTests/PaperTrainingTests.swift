@@ -88,6 +88,40 @@ import Testing
                                                                   warmup: 0, minRepetitionTime: 0))
         #expect(single.verified && single.batch == 1 && single.layers.allSatisfy { $0.dense_gemv_seconds != nil })
         #expect(single.speedup_bsr_vs_gemv != nil)
+        #expect(timing.threadCount == 1 && timing.layers.allSatisfy { $0.bsr_threads == 1 && $0.csr_threads == 1 })
+
+        // Threaded: with no dispatch overhead every sparse product goes through the
+        // two-thread driver (and is verified); with a huge one, all fall back to serial.
+        let policy = TimingPolicy(minRepetitions: 1, minTime: 0, maxRepetitions: 1, warmup: 0, minRepetitionTime: 0)
+        let threaded = try InferenceTimer.time(model: model, masks: masks, inputs: Self.data, batch: 5, policy: policy,
+                                               threads: 2, dispatchOverhead: 0)
+        #expect(threaded.verified && threaded.threadCount == 2)
+        #expect(threaded.layers.allSatisfy { $0.bsr_threads == 2 && $0.csr_threads == 2 })
+        let serial = try InferenceTimer.time(model: model, masks: masks, inputs: Self.data, batch: 5, policy: policy,
+                                             threads: 2, dispatchOverhead: 1)
+        #expect(serial.verified && serial.threadCount == 2)
+        #expect(serial.layers.allSatisfy { $0.bsr_threads == 1 && $0.csr_threads == 1 })
+        #expect(StudyReport.threadedCell(serial).hasSuffix("[0/3]") && StudyReport.threadedCell(threaded).hasSuffix("[3/3]"))
+        #expect(ParallelSpMM.threadsWorthUsing(2, serialSeconds: 1e-3, dispatchOverhead: 1e-5).threads == 2)
+        #expect(ParallelSpMM.threadsWorthUsing(2, serialSeconds: 5e-5, dispatchOverhead: 1e-5).serialReason != nil)
+        #expect(ParallelSpMM.threadsWorthUsing(1, serialSeconds: 5e-5, dispatchOverhead: 1e-5) == (1, nil))
+    }
+
+    /// Results written before threaded timings existed (no `threads`,
+    /// `bsr_threads`, `timing_threads`) still decode, as one-thread timings.
+    @Test func olderTimingsDecodeAsOneThread() throws {
+        let json = #"""
+            {"batch": 4, "layers": [{"layer": 1, "m": 2, "k": 2, "n": 4, "stored_blocks": 1, "nonzeros": 4,
+             "bsr_kernel": "b", "csr_kernel": "c", "dense_seconds": 1, "bsr_seconds": 1, "csr_seconds": 1,
+             "max_rel_error": 0}], "dense_seconds": 1, "bsr_seconds": 1, "csr_seconds": 1,
+             "speedup_bsr_vs_dense": 1, "speedup_csr_vs_dense": 1, "speedup_bsr_vs_csr": 1, "verified": true}
+            """#
+        let t = try JSONDecoder().decode(NetworkTiming.self, from: Data(json.utf8))
+        #expect(t.threadCount == 1 && t.threads == nil && t.layers[0].bsr_threads == nil)
+        var config = StudyConfig.quickMode(threads: 1)
+        #expect(config.timing_threads == nil && config.timingThreadCounts == [1])
+        config.timing_threads = 3
+        #expect(config.timingThreadCounts == [1, 3])
     }
 
     @Test func studyRunsEndToEndOnSyntheticData() throws {
@@ -121,7 +155,9 @@ import Testing
             let sparsities = run.levels.map(\.hidden_sparsity)
             #expect(sparsities == sparsities.sorted() && sparsities.last! > 0.8)
             for level in run.levels {
-                #expect(level.random != nil && level.timings.count == 2 && level.timings.allSatisfy(\.verified))
+                // batches 1 and 4, at 1 thread and at 2 (quickMode(threads: 2) times both)
+                #expect(level.random != nil && level.timings.count == 4 && level.timings.allSatisfy(\.verified))
+                #expect(level.timing(batch: 4)?.threadCount == 1 && level.timing(batch: 4, threads: 2)?.threadCount == 2)
                 #expect(abs(level.sparse_path_test_accuracy - level.score.test_accuracy) < 0.01)
                 #expect(level.removed_blocks.count == 3)
             }
@@ -132,6 +168,10 @@ import Testing
         #expect(decoded.runs == result.runs && decoded.config == config)
         let markdown = StudyReport.markdown(result)
         #expect(markdown.contains("## Claims") && markdown.contains("Pick a block size") && markdown.contains("| 3x3 |"))
+        #expect(markdown.contains("### Inference speedup of BSR over dense, batch 4, 2 threads")
+            && markdown.contains("BSR vs dense b4, 2 threads") && markdown.contains("and again at 2 threads"))
+        #expect(result.timing_dispatch_overhead != nil)
+        #expect(StudyReport.html(result).contains("batch 4, 2 threads (OpenBLAS and the parallel driver)"))
         // The paper charts use the report renderer's axis ticks: 1/2/5 x 10^k steps covering the data.
         let (domain, ticks) = niceLinearTicks(80.3, 86.1)
         #expect(domain.lowerBound <= 80.3 && domain.upperBound >= 86.1 && ticks.count >= 3)

@@ -1,9 +1,8 @@
 import COpenBLAS
 import Foundation
 
-/// Single-threaded inference time of one layer product W·X (W: out x in,
-/// X: in x batch) in three formats, each verified against ``Reference``
-/// before it is timed.
+/// Inference time of one layer product W·X (W: out x in, X: in x batch) in
+/// three formats, each verified against ``Reference`` before it is timed.
 public struct LayerTiming: Codable, Sendable, Equatable {
     public var layer: Int
     public var m: Int
@@ -21,11 +20,20 @@ public struct LayerTiming: Codable, Sendable, Equatable {
     /// fairer dense baseline for a single sample (sgemm with N = 1 is slower).
     public var dense_gemv_seconds: Double?
     public var max_rel_error: Double
+    /// Threads the BSR and CSR products ran on (the parallel driver), after
+    /// the serial fallback for products too small to split; nil in results
+    /// written before threaded timings existed (= 1).
+    public var bsr_threads: Int?
+    public var csr_threads: Int?
 }
 
 /// The three layer products of a network at one batch size.
 public struct NetworkTiming: Codable, Sendable, Equatable {
     public var batch: Int
+    /// Threads asked for (OpenBLAS for dense; the parallel driver for BSR
+    /// and CSR); nil in results written before threaded timings existed (= 1).
+    public var threads: Int?
+    public var threadCount: Int { threads ?? 1 }
     public var layers: [LayerTiming]
     /// Sums over the layers of the median times.
     public var dense_seconds: Double
@@ -55,12 +63,18 @@ public enum InferenceTimer {
     /// `inputs`; X_{l+1} = ReLU(W_l·X_l + b_l) are the real activations.
     /// Each format's output is verified against ``Reference`` before timing.
     ///
-    /// Timing is single-threaded for all three formats (OpenBLAS is set to
-    /// one thread here; the caller restores its own setting).
+    /// With `threads` = 1 every format runs on one thread. With more, dense
+    /// runs OpenBLAS on that many threads and BSR/CSR run through the
+    /// parallel driver (``ParallelSpMM``), except a product whose one-thread
+    /// time is under 10x `dispatchOverhead` (the serial fallback of
+    /// ``ParallelSpMM/threadsWorthUsing(_:serialSeconds:dispatchOverhead:)``),
+    /// which stays on one thread; the threads each product used are recorded.
+    /// OpenBLAS is set to `threads` here; the caller restores its own setting.
     /// - Throws: ``VerificationFailure`` on a mismatch, ``MatrixError`` on bad shapes.
     public static func time(model: MLP, masks: [BlockMask], inputs: Dataset, batch: Int,
-                            policy: TimingPolicy) throws -> NetworkTiming {
-        DenseBaseline.setThreads(1)
+                            policy: TimingPolicy, threads: Int = 1,
+                            dispatchOverhead: Double = 0) throws -> NetworkTiming {
+        DenseBaseline.setThreads(threads)
         var x = inputs.columns(0..<min(batch, inputs.count))
         var layers: [LayerTiming] = []
         var verified = true
@@ -76,10 +90,14 @@ public enum InferenceTimer {
             let csrKernel = try Kernel.select(.csr, block: try BlockShape(square: 1), n: n)
 
             var cDense = try DenseMatrix(zeros: layer.outputs, n)
-            var cBSR = cDense, cCSR = cDense
             try DenseBaseline.multiply(dense, x, into: &cDense)
-            try bsrKernel.multiply(bsr, x, into: &cBSR)
-            try csrKernel.multiply(csr, x, into: &cCSR)
+            let bsrProduct = try SparseProduct(.bsr(bsr), x, kernel: bsrKernel, threads: threads,
+                                               dispatchOverhead: dispatchOverhead)
+            let csrProduct = try SparseProduct(.csr(csr), x, kernel: csrKernel, threads: threads,
+                                               dispatchOverhead: dispatchOverhead)
+            bsrProduct.run()
+            csrProduct.run()
+            let cBSR = bsrProduct.output(), cCSR = csrProduct.output()
             var maxRel = 0.0
             var cGemv = cDense
             let gemv = { (y: inout DenseMatrix) in
@@ -110,14 +128,15 @@ public enum InferenceTimer {
             }
 
             let tDense = measure(policy) { try! DenseBaseline.multiply(dense, x, into: &cDense) }.summary.median
-            let tBSR = measure(policy) { try! bsrKernel.multiply(bsr, x, into: &cBSR) }.summary.median
-            let tCSR = measure(policy) { try! csrKernel.multiply(csr, x, into: &cCSR) }.summary.median
+            let tBSR = measure(policy) { bsrProduct.run() }.summary.median
+            let tCSR = measure(policy) { csrProduct.run() }.summary.median
             let tGemv = n == 1 ? measure(policy) { gemv(&cGemv) }.summary.median : nil
             layers.append(LayerTiming(layer: l + 1, m: layer.outputs, k: layer.inputs, n: n,
                                       stored_blocks: bsr.blockCount, nonzeros: csr.nonzeros,
                                       bsr_kernel: bsrKernel.name, csr_kernel: csrKernel.name,
                                       dense_seconds: tDense, bsr_seconds: tBSR, csr_seconds: tCSR,
-                                      dense_gemv_seconds: tGemv, max_rel_error: maxRel))
+                                      dense_gemv_seconds: tGemv, max_rel_error: maxRel,
+                                      bsr_threads: bsrProduct.threads, csr_threads: csrProduct.threads))
             // Next layer's input: ReLU(W·X + b) from the dense product.
             if l < model.layers.count - 1 {
                 for i in 0..<cDense.rows {
@@ -133,9 +152,47 @@ public enum InferenceTimer {
         let c = layers.reduce(0) { $0 + $1.csr_seconds }
         let g: Double? = layers.allSatisfy({ $0.dense_gemv_seconds != nil })
             ? layers.reduce(0) { $0 + $1.dense_gemv_seconds! } : nil
-        return NetworkTiming(batch: min(batch, inputs.count), layers: layers, dense_seconds: d, bsr_seconds: b,
+        return NetworkTiming(batch: min(batch, inputs.count), threads: threads, layers: layers, dense_seconds: d, bsr_seconds: b,
                              csr_seconds: c, speedup_bsr_vs_dense: d / b, speedup_csr_vs_dense: d / c,
                              speedup_bsr_vs_csr: c / b, dense_gemv_seconds: g, speedup_bsr_vs_gemv: g.map { $0 / b },
                              verified: verified)
     }
+}
+
+/// One timed sparse product at a thread count: the kernel on the calling
+/// thread, or the parallel driver when more threads are asked for and the
+/// product is large enough to be worth splitting.
+private final class SparseProduct: @unchecked Sendable {
+    let threads: Int
+    private let call: () -> Void
+    let output: () -> DenseMatrix
+
+    init(_ a: SparseOperand, _ x: DenseMatrix, kernel: Kernel, threads asked: Int, dispatchOverhead: Double) throws {
+        var c = try DenseMatrix(zeros: a.rows, x.cols)
+        c.values = [Float](repeating: .nan, count: c.values.count)
+        nonisolated(unsafe) var out = c
+        let serial: () -> Void = {
+            switch a {
+            case .bsr(let m): try! kernel.multiply(m, x, into: &out)
+            case .csr(let m): try! kernel.multiply(m, x, into: &out)
+            }
+        }
+        var threads = 1
+        if asked > 1 {
+            serial()
+            let t1 = measure(TimingPolicy(minRepetitions: 3, minTime: 0.002, warmup: 0.001), serial).summary.median
+            threads = ParallelSpMM.threadsWorthUsing(asked, serialSeconds: t1, dispatchOverhead: dispatchOverhead).threads
+        }
+        self.threads = threads
+        if threads > 1 {
+            let driver = try ParallelSpMM(a, x, kernel: kernel, options: DriverOptions(threads: threads))
+            call = { driver.run() }
+            output = { driver.result() }
+        } else {
+            call = serial
+            output = { out }
+        }
+    }
+
+    func run() { call() }
 }

@@ -81,7 +81,7 @@ extension Study {
             let ok = rows.filter { dense.test_accuracy - $0.1.score.test_accuracy <= 0.015 }
             let widest = result.config.timing_batches.max() ?? 1
             func speedup(_ level: StudyLevel) -> Double {
-                level.timings.first { $0.batch == widest }?.speedup_bsr_vs_dense ?? 0
+                level.timing(batch: widest)?.speedup_bsr_vs_dense ?? 0
             }
             var evidence = "table \"Pick a block size\" in results.md / report.html"
             if let pick = ok.max(by: { speedup($0.1) < speedup($1.1) }) {
@@ -123,17 +123,20 @@ public enum StudyReport {
         var tables: [Table] = []
         let dense = result.dense?.test_accuracy
         let batches = result.config.timing_batches
+        let threads = result.config.timingThreadCounts.last.flatMap { $0 > 1 ? $0 : nil }
 
         // Pick a block size.
         var pick = Table(title: "Pick a block size",
                          note: "At the first round with hidden-layer sparsity >= 90% (else the last round), and at the last round. Accuracy in %, Δ in points vs the dense baseline"
                             + (dense.map { " (\(pct($0))%)" } ?? "")
-                            + "; speedups are single-threaded inference time of the three layer products: dense (OpenBLAS sgemm, the project's dense baseline) / BSR, at batch 1 also OpenBLAS sgemv / BSR, and CSR / BSR.",
+                            + "; speedups are single-threaded inference time of the three layer products: dense (OpenBLAS sgemm, the project's dense baseline) / BSR, at batch 1 also OpenBLAS sgemv / BSR, and CSR / BSR."
+                            + (threads.map { " The last column is the same speedup at \($0) threads (OpenBLAS and the parallel driver; CSR over dense in parentheses). " + threadedNote } ?? ""),
                          header: ["block", "hidden sparsity", "test acc", "Δ vs dense", "random acc", "score − random"]
                             + batches.flatMap { $0 == 1 ? ["BSR vs dense b1", "BSR vs sgemv b1", "BSR vs CSR b1"]
                                 : ["BSR vs dense b\($0)", "BSR vs CSR b\($0)"] }
                             + ["last: sparsity", "last: acc", "last: score − random"]
-                            + batches.map { "last: BSR vs dense b\($0)" },
+                            + batches.map { "last: BSR vs dense b\($0)" }
+                            + (threads.map { t in batches.max().map { ["BSR vs dense b\($0), \(t) threads"] } ?? [] } ?? []),
                          rows: [])
         for run in result.runs {
             guard let level = Study.level(run, atLeast: Study.claimSparsity) ?? run.levels.last,
@@ -143,7 +146,7 @@ public enum StudyReport {
                        level.random.map { pct($0.test_accuracy) } ?? "",
                        level.random.map { String(format: "%+.2f", (level.score.test_accuracy - $0.test_accuracy) * 100) } ?? ""]
             for b in batches {
-                let t = level.timings.first { $0.batch == b }
+                let t = level.timing(batch: b)
                 row.append(t.map { String(format: "%.2fx", $0.speedup_bsr_vs_dense) } ?? "")
                 if b == 1 { row.append(t?.speedup_bsr_vs_gemv.map { String(format: "%.2fx", $0) } ?? "") }
                 row.append(t.map { String(format: "%.2fx", $0.speedup_bsr_vs_csr) } ?? "")
@@ -151,7 +154,10 @@ public enum StudyReport {
             row += [pct(last.hidden_sparsity) + "%", pct(last.score.test_accuracy),
                     last.random.map { String(format: "%+.2f", (last.score.test_accuracy - $0.test_accuracy) * 100) } ?? ""]
             for b in batches {
-                row.append(last.timings.first { $0.batch == b }.map { String(format: "%.2fx", $0.speedup_bsr_vs_dense) } ?? "")
+                row.append(last.timing(batch: b).map { String(format: "%.2fx", $0.speedup_bsr_vs_dense) } ?? "")
+            }
+            if let t = threads, let widest = batches.max() {
+                row.append(level.timing(batch: widest, threads: t).map(threadedCell) ?? "")
             }
             pick.rows.append(row)
         }
@@ -180,7 +186,7 @@ public enum StudyReport {
             tables.append(perRound("Inference speedup of BSR over dense, batch \(b)",
                                    b == 1 ? "dense sgemm time / BSR time, three layers, single thread; in parentheses: sgemv time / BSR time, and CSR over dense (sgemm)."
                                        : "dense time / BSR time, three layers, single thread; CSR over dense in parentheses.") { level in
-                level.timings.first { $0.batch == b }.map { t in
+                level.timing(batch: b).map { t in
                     if let gemv = t.speedup_bsr_vs_gemv {
                         return String(format: "%.2f (%.2f, %.2f)", t.speedup_bsr_vs_dense, gemv, t.speedup_csr_vs_dense)
                     }
@@ -188,7 +194,25 @@ public enum StudyReport {
                 } ?? ""
             })
         }
+        if let t = threads {
+            for b in batches {
+                tables.append(perRound("Inference speedup of BSR over dense, batch \(b), \(t) threads",
+                                       "dense time (OpenBLAS sgemm, \(t) threads) / BSR time (parallel driver, \(t) threads), three layers; CSR over dense in parentheses. "
+                                       + threadedNote) { level in
+                    level.timing(batch: b, threads: t).map(threadedCell) ?? ""
+                })
+            }
+        }
         return tables
+    }
+
+    static let threadedNote = "[k/n]: k of the n layers' BSR products ran on the driver's threads; the others took under 10x the measured dispatch overhead on one thread and ran serially (the driver's fallback; per-layer thread counts are in results.json)."
+
+    /// "speedup (CSR speedup) [k/n]" of a threaded timing: k of the n layers'
+    /// BSR products ran threaded.
+    static func threadedCell(_ t: NetworkTiming) -> String {
+        let split = t.layers.filter { ($0.bsr_threads ?? 1) > 1 }.count
+        return String(format: "%.2f (%.2f) [%d/%d]", t.speedup_bsr_vs_dense, t.speedup_csr_vs_dense, split, t.layers.count)
     }
 
     static func markdownTable(_ t: Table) -> String {
@@ -211,7 +235,11 @@ public enum StudyReport {
         s += "- Machine: \(result.context.cpu_model), \(result.context.cores_available) cores; \(result.context.build_configuration) build; revision \(result.context.git_revision); \(result.context.date)\n"
         s += "- Data: \(result.train_samples) training, \(result.validation_samples) validation (held out of the training set, used for model selection), \(result.test_samples) test samples\n"
         s += "- Schedule: \(c.rounds) rounds; each removes \(Fmt.percent(c.hidden_fraction)) of the alive blocks of the hidden layers and \(Fmt.percent(c.output_fraction)) of the output layer (score: \(c.score.rawValue)), then retrains \(c.retrain_epochs) epoch(s) with Adam (lr \(c.retrain_learning_rate)), keeping the epoch with the best validation accuracy; dense baseline \(c.epochs) epochs, Adam lr \(c.learning_rate) decayed x\(c.learning_rate_decay) per epoch, picked on validation accuracy; batch \(c.batch_size), seed \(c.seed)\n"
-        s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats\n"
+        s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats"
+            + (c.timingThreadCounts.count > 1
+                ? ", and again at \(c.timingThreadCounts.last!) threads (OpenBLAS threads for dense, the parallel driver for BSR and CSR"
+                    + (result.timing_dispatch_overhead.map { ", serial below 10x the measured dispatch overhead of \(Fmt.time($0))" } ?? "") + ")"
+                : "") + "\n"
         if c.quick { s += "- **Quick mode**: a subset of the data, fewer rounds and epochs — not the study's numbers\n" }
         s += "\n## Claims\n\n| # | claim | verdict | evidence |\n|---|---|---|---|\n"
         for claim in result.claims {
@@ -228,7 +256,7 @@ public enum StudyReport {
         let mismatches = result.runs.flatMap(\.levels).filter {
             abs($0.sparse_path_test_accuracy - $0.score.test_accuracy) > 0.001
         }
-        s += "Every timed product (3 layers x \(c.timing_batches.count) batch sizes x BSR/CSR/dense at every level) was verified against the Swift reference before timing. "
+        s += "Every timed product (3 layers x \(c.timing_batches.count) batch sizes x \(c.timingThreadCounts.count) thread count(s) x BSR/CSR/dense at every level) was verified against the Swift reference before timing. "
         s += "Test accuracy through the BSR kernels and the parallel driver agrees with the dense (sgemm) path within 0.1 points at "
             + "\(result.runs.flatMap(\.levels).count - mismatches.count) of \(result.runs.flatMap(\.levels).count) levels.\n"
         return s
@@ -318,14 +346,20 @@ public enum StudyReport {
                        xLabel: "hidden-layer sparsity (%)", yLabel: "score − random (points)", series: gaps,
                        reference: (2, "+2 points"))
         }
-        for b in result.config.timing_batches {
+        // Speedup charts: every batch at one thread, the widest batch at the threaded count.
+        var charted = result.config.timing_batches.map { (batch: $0, threads: 1) }
+        if let t = result.config.timingThreadCounts.last, t > 1, let b = result.config.timing_batches.max() {
+            charted.append((b, t))
+        }
+        for (b, t) in charted {
             let speed = colored.map { color, run in
                 Series(name: "\(run.block)x\(run.block)", color: color, dashed: false,
                        points: run.levels.compactMap { l in
-                           l.timings.first { $0.batch == b }.map { (l.hidden_sparsity * 100, $0.speedup_bsr_vs_dense) }
+                           l.timing(batch: b, threads: t).map { (l.hidden_sparsity * 100, $0.speedup_bsr_vs_dense) }
                        })
             }
-            s += chart(title: "BSR inference speedup over dense (OpenBLAS sgemm), batch \(b), 1 thread",
+            s += chart(title: t == 1 ? "BSR inference speedup over dense (OpenBLAS sgemm), batch \(b), 1 thread"
+                           : "BSR inference speedup over dense, batch \(b), \(t) threads (OpenBLAS and the parallel driver)",
                        xLabel: "hidden-layer sparsity (%)", yLabel: "dense time / BSR time (log scale)",
                        series: speed, reference: (1, "1x"), logY: true)
         }

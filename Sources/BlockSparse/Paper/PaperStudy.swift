@@ -31,6 +31,11 @@ public struct StudyConfig: Codable, Sendable, Equatable {
     public var test_limit: Int?
     public var timing_batches: [Int]
     public var timing: TimingPolicy
+    /// When > 1, every level is also timed at this many threads (OpenBLAS
+    /// threads for dense, the parallel driver for BSR and CSR); nil or 1:
+    /// single-threaded timings only (nil in results written before this
+    /// option existed).
+    public var timing_threads: Int?
     /// OpenBLAS and driver threads for training and accuracy evaluation.
     public var train_threads: Int
     public var layer_sizes: [Int]
@@ -48,6 +53,7 @@ public struct StudyConfig: Codable, Sendable, Equatable {
                     validation_size: 6000, train_limit: nil, test_limit: nil, timing_batches: [1, 64],
                     timing: TimingPolicy(minRepetitions: 5, minTime: 0.04, maxRepetitions: 1000, warmup: 0.01,
                                          minRepetitionTime: 0.0005),
+                    timing_threads: threads > 1 ? threads : nil,
                     train_threads: threads, layer_sizes: [784, 300, 100, 10], data_directory: dataDirectory)
     }
 
@@ -67,6 +73,12 @@ public struct StudyConfig: Codable, Sendable, Equatable {
         c.timing = TimingPolicy(minRepetitions: 3, minTime: 0.005, maxRepetitions: 200, warmup: 0.002,
                                 minRepetitionTime: 0.0002)
         return c
+    }
+
+    /// Thread counts every level is timed at: 1, then `timing_threads` when > 1.
+    public var timingThreadCounts: [Int] {
+        if let t = timing_threads, t > 1 { return [1, t] }
+        return [1]
     }
 
     /// Hidden-layer sparsity the schedule reaches after `rounds` rounds (ignoring rounding).
@@ -117,7 +129,14 @@ public struct StudyLevel: Codable, Sendable, Equatable {
     /// Test accuracy of the score-pruned network computed through the BSR
     /// kernels and the parallel driver (must agree with `score.test_accuracy`).
     public var sparse_path_test_accuracy: Double
+    /// One entry per timed batch size at one thread, then (with
+    /// `timing_threads` > 1) one per batch size at that many threads.
     public var timings: [NetworkTiming]
+
+    /// The timing at a batch size and thread count, if measured.
+    public func timing(batch: Int, threads: Int = 1) -> NetworkTiming? {
+        timings.first { $0.batch == batch && $0.threadCount == threads }
+    }
 }
 
 /// All levels of one block size.
@@ -150,6 +169,11 @@ public struct StudyResult: Codable, Sendable {
     /// False while block sizes are still missing (an interrupted study keeps what it finished).
     public var complete: Bool
     public var claims: [Claim]
+    /// Seconds of one parallel region with `config.timing_threads` threads,
+    /// measured before the first threaded timing; a sparse product whose
+    /// one-thread time is under 10x this runs on one thread. nil when no
+    /// threaded timing was asked for (and in older results).
+    public var timing_dispatch_overhead: Double?
 
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
@@ -200,6 +224,8 @@ public enum Study {
                                  train_samples: train.count, validation_samples: validation.count,
                                  test_samples: test.count, dense: nil, runs: [], runtime_seconds: 0,
                                  complete: false, claims: [])
+        let dispatchOverhead = config.timingThreadCounts.last.map { $0 > 1 ? MachinePeak.dispatchOverhead(threads: $0) : 0 } ?? 0
+        if dispatchOverhead > 0 { result.timing_dispatch_overhead = dispatchOverhead }
         // Work units for the ETA: one per training epoch.
         let variants = config.random_baseline ? 2 : 1
         let totalUnits = config.epochs + config.blocks.count * config.rounds * max(config.retrain_epochs, 1) * variants
@@ -258,9 +284,12 @@ public enum Study {
                 let sparse = try SparseNetwork(model: scoreRun.model, masks: scoreRun.masks)
                 let sparseAccuracy = try sparse.accuracy(on: test, threads: config.train_threads)
                 var timings: [NetworkTiming] = []
-                for batch in config.timing_batches {
-                    timings.append(try InferenceTimer.time(model: scoreRun.model, masks: scoreRun.masks, inputs: test,
-                                                           batch: batch, policy: config.timing))
+                for threads in config.timingThreadCounts {
+                    for batch in config.timing_batches {
+                        timings.append(try InferenceTimer.time(model: scoreRun.model, masks: scoreRun.masks, inputs: test,
+                                                               batch: batch, policy: config.timing, threads: threads,
+                                                               dispatchOverhead: dispatchOverhead))
+                    }
                 }
                 DenseBaseline.setThreads(config.train_threads)
                 let level = scoreRun.level(round: round, removed: removed, score: scoreOutcome, random: randomOutcome,
@@ -270,9 +299,9 @@ public enum Study {
                                   b, b, bi + 1, config.blocks.count, round, config.rounds,
                                   level.hidden_sparsity * 100, scoreOutcome.test_accuracy * 100)
                 if let r = randomOutcome { line += String(format: " (random %.2f%%)", r.test_accuracy * 100) }
-                if let t = timings.last {
-                    line += String(format: ", batch %d: BSR %.2fx dense, %.2fx CSR", t.batch, t.speedup_bsr_vs_dense,
-                                   t.speedup_bsr_vs_csr)
+                for t in timings where t.batch == config.timing_batches.max() {
+                    line += String(format: ", batch %d x %d thread%@: BSR %.2fx dense, %.2fx CSR", t.batch, t.threadCount,
+                                   t.threadCount == 1 ? "" : "s", t.speedup_bsr_vs_dense, t.speedup_bsr_vs_csr)
                 }
                 progress(line + ", ETA " + eta())
             }
