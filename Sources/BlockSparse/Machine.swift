@@ -16,6 +16,20 @@ public struct MachinePeak: Sendable, Codable, Equatable {
     /// Median cost of an empty `DispatchQueue.concurrentPerform` over `threads` iterations, seconds.
     public var dispatchOverhead: Double
 
+    /// How much the FMA probe speeds up on `threads` cores (ideally `threads`).
+    public var computeScaling: Double { gflopsOneCore > 0 ? gflopsAllCores / gflopsOneCore : 0 }
+
+    /// Set when the probe itself scaled below 85% of ideal: another workload
+    /// (on a VM, often one invisible as steal time) held part of a core during
+    /// the probe, and threaded speedups from the same run are depressed too.
+    public var scalingWarning: String? {
+        guard threads > 1, computeScaling < 0.85 * Double(threads) else { return nil }
+        return String(format: "The FMA probe scaled only %.2fx on %d threads (ideal %d): part of a core was busy with "
+                      + "other work while this run measured the machine, so its threaded speedups are likely "
+                      + "depressed too; rerun when the machine is quiet before comparing them.",
+                      computeScaling, threads, threads)
+    }
+
     /// Runs the probes (about a second).
     public static func measure(threads: Int = Topology.detect().cpuCount) -> MachinePeak {
         let threads = max(1, threads)

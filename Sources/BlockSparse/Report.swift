@@ -299,7 +299,8 @@ public enum ReportRenderer {
             ("OpenBLAS", "\(c.openblas_config) (\(c.openblas_threads) thread\(c.openblas_threads == 1 ? "" : "s"))"),
         ]
         if let p = c.peak {
-            rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core, \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"))
+            rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core, \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"
+                         + (p.threads > 1 ? " (\(String(format: "%.2f", p.computeScaling))x)" : "")))
             rows.append(("Bandwidth", "\(Fmt.sig(p.triadGBps)) GB/s STREAM triad (\(p.threads) thread\(p.threads == 1 ? "" : "s"))"))
             rows.append(("Dispatch overhead", "\(Fmt.time(p.dispatchOverhead)) per parallel region (fan-out cost beyond the work)"))
         } else {
@@ -318,6 +319,7 @@ public enum ReportRenderer {
             w.append("Built in \(c.build_configuration) configuration: the Swift driver was not optimised; timings may be inflated.")
         }
         if c.git_revision.hasSuffix("-dirty") { w.append("Measured from a checkout with uncommitted changes (\(c.git_revision)).") }
+        if let scaling = c.peak?.scalingWarning { w.append(scaling) }
         return w
     }
 

@@ -159,6 +159,7 @@ struct Run: ParsableCommand {
         let peak = MachinePeak.measure(threads: topology.cpuCount)
         note(String(format: "kernelbench: peak %.1f GFLOP/s/core, %.1f GFLOP/s on %d threads, triad %.1f GB/s, dispatch %.1f us",
                     peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps, peak.dispatchOverhead * 1e6))
+        if let warning = peak.scalingWarning { note("kernelbench: warning: " + warning) }
         let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)
         let progress = ProgressLine()
         measured.onProgress = { progress.update($0) }

@@ -92,6 +92,22 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
 }
 
 @Suite struct ReportBreakEvenTests {
+    /// A run whose FMA probe did not scale (a core held by other work) says so
+    /// in the Markdown and HTML reports; a run that scaled does not.
+    @Test func poorProbeScalingIsFlagged() {
+        var report = syntheticReport()
+        #expect(report.context.peak?.scalingWarning == nil)  // 92 / 48 = 1.92x on 2 threads
+        #expect(!ReportRenderer.markdown(report).contains("FMA probe scaled only"))
+        report.context.peak = MachinePeak(gflopsOneCore: 95, gflopsAllCores: 95, threads: 2, triadGBps: 14,
+                                          dispatchOverhead: 4e-6)
+        #expect(report.context.peak?.scalingWarning?.contains("scaled only 1.00x on 2 threads") == true)
+        #expect(ReportRenderer.markdown(report).contains("FMA probe scaled only 1.00x") && ReportRenderer.markdown(report).contains("(1.00x)"))
+        #expect(ReportRenderer.html(report).contains("FMA probe scaled only 1.00x"))
+        report.context.peak = MachinePeak(gflopsOneCore: 95, gflopsAllCores: 95, threads: 1, triadGBps: 14,
+                                          dispatchOverhead: 0)
+        #expect(report.context.peak?.scalingWarning == nil)
+    }
+
     @Test func interpolatesTheCrossing() throws {
         let evens = ReportRenderer.breakEvens(speedupReport([(0.5, 0.8), (0.7, 1.2), (0.9, 2), (0.95, 3)]))
         #expect(evens.count == 1)
@@ -155,7 +171,7 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(md.contains("bsr_f32_spmm_b4x4_n24__avx2_fma"))
         #expect(md.contains("**NO ⚠️**"))
         #expect(md.contains("4x4 BSR beats dense from 53% sparsity."))
-        #expect(md.contains("| FMA peak | 48.0 GFLOP/s on 1 core, 92.0 GFLOP/s on 2 threads |"))
+        #expect(md.contains("| FMA peak | 48.0 GFLOP/s on 1 core, 92.0 GFLOP/s on 2 threads (1.92x) |"))
         // Table rows: 6 kinds x 4 sparsities x (2 + 2 + 2 settings) = 144, each with 13 cells.
         let rows = md.split(separator: "\n").filter { $0.hasPrefix("| dense ") || $0.hasPrefix("| csr ") || $0.hasPrefix("| bsr ") }
         #expect(rows.count == 144)
