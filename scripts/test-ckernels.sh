@@ -42,12 +42,13 @@ echo "== native build ($CC)"
 echo "== native run"
 run_timed "native run" "$OUT/kernel_test-native" "$@" || fail=1
 
-# The sanitized build also shrinks the AVX2 kernels' L2 panels (and turns off
-# the short-segment exemption), so the K-panel path with its per-block-row
-# cursors runs on the sweep's small matrices too (at the default 256 KiB it
-# needs K x N x 4 bytes > 256 KiB, which no sweep case reaches).
+# The sanitized build also shrinks the AVX2 kernels' L2 panels, BSR and CSR
+# (and turns off the short-segment exemptions), so the K-panel paths with
+# their per-row cursors run on the sweep's small matrices too (at the default
+# sizes they need K x N x 4 bytes > 256 KiB, which no sweep case reaches).
 echo "== native build with -fsanitize=address,undefined and small K panels ($CC)"
-"$CC" "${CFLAGS[@]}" -DKB_PANEL_BYTES=2048 -DKB_CGROUP_BYTES=1024 -DKB_MIN_SEGMENT_BYTES=0 \
+"$CC" "${CFLAGS[@]}" -DKB_PANEL_BYTES=2048 -DKB_CSR_PANEL_BYTES=2048 -DKB_CGROUP_BYTES=1024 \
+    -DKB_MIN_SEGMENT_BYTES=0 -DKB_CSR_MIN_SEGMENT=0 \
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
     -o "$OUT/kernel_test-sanitized" "${SOURCES[@]}" -lm
 echo "== native run under ASan + UBSan"
