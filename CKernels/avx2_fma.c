@@ -22,6 +22,8 @@
  *     of A but never loaded or stored. N tails use masked loads/stores, so
  *     columns >= n are never touched.
  *   - accumulate == 0 starts the accumulators at zero: C is never read.
+ *   - CSR SpMM is 1 x 64 tiles over whole rows, or, when B outgrows L2 and
+ *     rows are long, BSR with 1 x 1 blocks through the same K panels.
  */
 #include "kernelbench.h"
 
