@@ -116,6 +116,22 @@ KB_INLINE void kb_step_4x3(__m256 acc[KB_MAX_R][KB_MAX_NV], const float *a, int3
             : "xmm12", "xmm13", "xmm14", "xmm15", "memory");
 }
 
+/* One kk step of an R x (8*NV) tile: NV loads of B row kk (brow), R
+ * broadcasts of A column kk (a: row 0, row stride cc), R * NV FMAs. */
+KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
+                       __m256 acc[KB_MAX_R][KB_MAX_NV], const float *a, int32_t cc,
+                       const float *brow, __m256i mask) {
+    __m256 bv[KB_MAX_NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) bv[v] = kb_ld(MASKED && v == NV - 1, brow + 8 * v, mask);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; i++) {
+        const __m256 av = _mm256_broadcast_ss(a + i * cc);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+    }
+}
+
 /* One R x (8*NV) tile of C over the blocks of one block row.
  * ap0: row 0 of this group inside the first block; bstride: floats per block;
  * cc: block columns (compile-time when BC != 0); nfull full blocks, then one
@@ -154,17 +170,7 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
                     kb_step_4x3(acc[s], ap + kk, cc, bp + kk * ldb);
                     continue;
                 }
-                __m256 bv[KB_MAX_NV];
-#pragma GCC unroll 8
-                for (int v = 0; v < NV; v++)
-                    bv[v] = kb_ld(MASKED && v == NV - 1, bp + kk * ldb + 8 * v, mask);
-#pragma GCC unroll 32
-                for (int i = 0; i < R; i++) {
-                    const __m256 av = _mm256_broadcast_ss(ap + i * cc + kk);
-#pragma GCC unroll 8
-                    for (int v = 0; v < NV; v++)
-                        acc[s][i][v] = _mm256_fmadd_ps(av, bv[v], acc[s][i][v]);
-                }
+                kb_step(R, NV, MASKED, acc[s], ap + kk, cc, bp + kk * ldb, mask);
                 KB_SCHED_BARRIER();
             }
         }
@@ -172,19 +178,8 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
     if (tail_cols > 0) {
         const float *ap = ap0 + nfull * bstride;
         const float *bp = b + (int64_t)cidx[nfull] * bblk;
-        for (int32_t kk = 0; kk < tail_cols; kk++) {
-            __m256 bv[KB_MAX_NV];
-#pragma GCC unroll 8
-            for (int v = 0; v < NV; v++)
-                bv[v] = kb_ld(MASKED && v == NV - 1, bp + kk * ldb + 8 * v, mask);
-#pragma GCC unroll 32
-            for (int i = 0; i < R; i++) {
-                const __m256 av = _mm256_broadcast_ss(ap + i * cc + kk);
-#pragma GCC unroll 8
-                for (int v = 0; v < NV; v++)
-                    acc[0][i][v] = _mm256_fmadd_ps(av, bv[v], acc[0][i][v]);
-            }
-        }
+        for (int32_t kk = 0; kk < tail_cols; kk++)
+            kb_step(R, NV, MASKED, acc[0], ap + kk, cc, bp + kk * ldb, mask);
     }
 #pragma GCC unroll 8
     for (int s = 1; s < S; s++)
