@@ -55,7 +55,6 @@
  * spills accumulators (16 ymm registers are exactly enough for a 4 x 3 tile). */
 #define KB_SCHED_BARRIER() __asm__ volatile("" ::: "memory")
 
-
 static inline int32_t kb_avx_min(int32_t a, int32_t b) { return a < b ? a : b; }
 
 static const int32_t kb_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
@@ -312,6 +311,20 @@ typedef void (*kb_range_fn)(const kb_bsr *a, int32_t br, int32_t q, int32_t q_en
                             int32_t tail, const float *b, int64_t ldb, float *c, int64_t ldc,
                             int32_t n, int32_t acc0);
 
+/* Block columns per K panel for block rows [rb, re) of r x cc blocks and N =
+ * n: panel_bytes of B rows each, or a->kb (no panels) when one panel covers
+ * all of K, when the range is empty, or when a (block row, panel) segment
+ * holds on average under min_segment bytes of A values. */
+static inline int64_t kb_panel_cols(const kb_bsr *a, int32_t r, int32_t cc, int32_t rb, int32_t re,
+                                    int32_t n, int64_t panel_bytes, int64_t min_segment) {
+    int64_t panel = panel_bytes / ((int64_t)n * (int64_t)sizeof(float) * cc);
+    if (panel < 1) panel = 1;
+    if (panel >= a->kb || re <= rb) return a->kb;
+    const double blocks = (double)(a->row_ptr[re] - a->row_ptr[rb]) / (double)(re - rb);
+    const double seg = blocks * (double)panel / (double)a->kb * (double)r * cc * sizeof(float);
+    return seg < (double)min_segment ? a->kb : panel;
+}
+
 KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTES,
                             const int MIN_SEGMENT, kb_range_fn range, const kb_bsr *a, int32_t rb,
                             int32_t re, const float *b, int64_t ldb, float *c, int64_t ldc,
@@ -323,14 +336,7 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
     if (kpart == cc) kpart = 0;
     const int32_t *row_ptr = a->row_ptr, *col_idx = a->col_idx;
     const int64_t rowbytes = (int64_t)n * (int64_t)sizeof(float);
-    int64_t panel = PANEL_BYTES / (rowbytes * cc); /* block columns per panel */
-    if (panel < 1) panel = 1;
-    if (panel < a->kb && re > rb) {
-        /* expected A bytes per (block row, panel) segment */
-        const double blocks = (double)(row_ptr[re] - row_ptr[rb]) / (double)(re - rb);
-        const double seg = blocks * (double)panel / (double)a->kb * (double)r * cc * sizeof(float);
-        if (seg < MIN_SEGMENT) panel = a->kb;
-    }
+    const int64_t panel = kb_panel_cols(a, r, cc, rb, re, n, PANEL_BYTES, MIN_SEGMENT);
     if (panel >= a->kb) {
         for (int32_t br = rb; br < re; br++) {
             const int32_t p0 = row_ptr[br];
@@ -676,14 +682,12 @@ KB_AVX2 void csr_f32_spmm_n64__avx2_fma(const kb_csr *a, int32_t row_begin, int3
                                         int32_t n, int32_t accumulate) {
     const int64_t bbytes = (int64_t)a->k * n * (int64_t)sizeof(float);
     /* n % 64 == 0: the template's N tails for one-row tiles have too few FMA chains */
-    if (n % 64 == 0 && bbytes > KB_PANEL_BYTES && row_end > row_begin) {
-        const int64_t panel_cols = KB_CSR_PANEL_BYTES / ((int64_t)n * (int64_t)sizeof(float));
-        const double per_row = (double)(a->row_ptr[row_end] - a->row_ptr[row_begin]) /
-                               (double)(row_end - row_begin);
-        if (per_row * (double)panel_cols / (double)a->k >= KB_CSR_MIN_SEGMENT) {
-            const kb_bsr v = {a->m, a->k, 1, 1, a->m, a->k, a->row_ptr, a->col_idx, a->values};
-            kb_bsr_drive(1, 1, KB_CSR_PANEL_BYTES, 0, kb_csr_panel_range, &v, row_begin, row_end,
-                         b, ldb, c, ldc, n, accumulate);
+    if (n % 64 == 0 && bbytes > KB_PANEL_BYTES) {
+        const kb_bsr v = {a->m, a->k, 1, 1, a->m, a->k, a->row_ptr, a->col_idx, a->values};
+        const int64_t min_segment = KB_CSR_MIN_SEGMENT * (int64_t)sizeof(float);
+        if (kb_panel_cols(&v, 1, 1, row_begin, row_end, n, KB_CSR_PANEL_BYTES, min_segment) < v.kb) {
+            kb_bsr_drive(1, 1, KB_CSR_PANEL_BYTES, min_segment, kb_csr_panel_range, &v, row_begin,
+                         row_end, b, ldb, c, ldc, n, accumulate);
             return;
         }
     }
