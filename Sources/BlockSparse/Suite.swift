@@ -383,7 +383,6 @@ public final class SuiteRunner {
         return entries
     }
 
-    /// The matrix, N and format of a case, whatever its thread count.
     /// Rounds of (1-thread run, traced threaded run, each partition alone),
     /// back to back; see ``PartitionProfile``.
     public static func profile(_ driver: ParallelSpMM, serial: ParallelSpMM, rounds: Int = 9) -> PartitionProfile {
@@ -415,6 +414,7 @@ public final class SuiteRunner {
                                 rounds_with_shared_thread: shared)
     }
 
+    /// The matrix, N and format of a case, whatever its thread count.
     private func serialKey(_ c: PlannedCase) -> String {
         "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)/\(c.format.rawValue)"
     }
