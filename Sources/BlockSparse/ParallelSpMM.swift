@@ -331,8 +331,14 @@ public final class ParallelSpMM: @unchecked Sendable {
 /// Bytes of memory currently available (MemAvailable, or physical memory),
 /// capped by `KERNELBENCH_MEMORY_LIMIT` when that is set to a valid size.
 public func availableMemory() -> Int {
+    (try? budget()) ?? systemAvailableMemory()
+}
+
+/// Available memory capped by `KERNELBENCH_MEMORY_LIMIT`; throws when the
+/// variable is malformed.
+private func budget() throws -> Int {
     let system = systemAvailableMemory()
-    return (try? memoryLimit()).flatMap { $0 }.map { min(system, $0) } ?? system
+    return try memoryLimit().map { min(system, $0) } ?? system
 }
 
 /// MemAvailable from /proc/meminfo, or physical memory.
@@ -373,8 +379,7 @@ public func memoryLimit() throws -> Int? {
 /// not fit in the memory available now (with a 10% margin), and
 /// ``InputError`` when `KERNELBENCH_MEMORY_LIMIT` is malformed.
 public func checkMemory(_ bytes: Int, what: String) throws {
-    let system = systemAvailableMemory()
-    let available = try memoryLimit().map { min(system, $0) } ?? system
+    let available = try budget()
     guard bytes >= 0, bytes <= available - available / 10 else {
         throw MatrixError.tooLarge(what: what, bytes: bytes, available: available)
     }
