@@ -123,7 +123,7 @@ public enum StudyReport {
         var tables: [Table] = []
         let dense = result.dense?.test_accuracy
         let batches = result.config.timing_batches
-        let threads = result.config.timingThreadCounts.last.flatMap { $0 > 1 ? $0 : nil }
+        let threads = result.config.threadedTimingCount
 
         // Pick a block size.
         var pick = Table(title: "Pick a block size",
@@ -236,10 +236,10 @@ public enum StudyReport {
         s += "- Data: \(result.train_samples) training, \(result.validation_samples) validation (held out of the training set, used for model selection), \(result.test_samples) test samples\n"
         s += "- Schedule: \(c.rounds) rounds; each removes \(Fmt.percent(c.hidden_fraction)) of the alive blocks of the hidden layers and \(Fmt.percent(c.output_fraction)) of the output layer (score: \(c.score.rawValue)), then retrains \(c.retrain_epochs) epoch(s) with Adam (lr \(c.retrain_learning_rate)), keeping the epoch with the best validation accuracy; dense baseline \(c.epochs) epochs, Adam lr \(c.learning_rate) decayed x\(c.learning_rate_decay) per epoch, picked on validation accuracy; batch \(c.batch_size), seed \(c.seed)\n"
         s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats"
-            + (c.timingThreadCounts.count > 1
-                ? ", and again at \(c.timingThreadCounts.last!) threads (OpenBLAS threads for dense, the parallel driver for BSR and CSR"
+            + (c.threadedTimingCount.map { t in
+                ", and again at \(t) threads (OpenBLAS threads for dense, the parallel driver for BSR and CSR"
                     + (result.timing_dispatch_overhead.map { ", serial below 10x the measured dispatch overhead of \(Fmt.time($0))" } ?? "") + ")"
-                : "") + "\n"
+            } ?? "") + "\n"
         if c.quick { s += "- **Quick mode**: a subset of the data, fewer rounds and epochs — not the study's numbers\n" }
         s += "\n## Claims\n\n| # | claim | verdict | evidence |\n|---|---|---|---|\n"
         for claim in result.claims {
@@ -348,7 +348,7 @@ public enum StudyReport {
         }
         // Speedup charts: every batch at one thread, the widest batch at the threaded count.
         var charted = result.config.timing_batches.map { (batch: $0, threads: 1) }
-        if let t = result.config.timingThreadCounts.last, t > 1, let b = result.config.timing_batches.max() {
+        if let t = result.config.threadedTimingCount, let b = result.config.timing_batches.max() {
             charted.append((b, t))
         }
         for (b, t) in charted {

@@ -75,11 +75,11 @@ public struct StudyConfig: Codable, Sendable, Equatable {
         return c
     }
 
-    /// Thread counts every level is timed at: 1, then `timing_threads` when > 1.
-    public var timingThreadCounts: [Int] {
-        if let t = timing_threads, t > 1 { return [1, t] }
-        return [1]
-    }
+    /// The thread count of the threaded timings: `timing_threads` when > 1, else nil.
+    public var threadedTimingCount: Int? { timing_threads.flatMap { $0 > 1 ? $0 : nil } }
+
+    /// Thread counts every level is timed at: 1, then the threaded count if any.
+    public var timingThreadCounts: [Int] { [1] + (threadedTimingCount.map { [$0] } ?? []) }
 
     /// Hidden-layer sparsity the schedule reaches after `rounds` rounds (ignoring rounding).
     public var scheduledHiddenSparsity: Double { 1 - pow(1 - hidden_fraction, Double(rounds)) }
@@ -224,8 +224,8 @@ public enum Study {
                                  train_samples: train.count, validation_samples: validation.count,
                                  test_samples: test.count, dense: nil, runs: [], runtime_seconds: 0,
                                  complete: false, claims: [])
-        let dispatchOverhead = config.timingThreadCounts.last.map { $0 > 1 ? MachinePeak.dispatchOverhead(threads: $0) : 0 } ?? 0
-        if dispatchOverhead > 0 { result.timing_dispatch_overhead = dispatchOverhead }
+        result.timing_dispatch_overhead = config.threadedTimingCount.map { MachinePeak.dispatchOverhead(threads: $0) }
+        let dispatchOverhead = result.timing_dispatch_overhead ?? 0
         // Work units for the ETA: one per training epoch.
         let variants = config.random_baseline ? 2 : 1
         let totalUnits = config.epochs + config.blocks.count * config.rounds * max(config.retrain_epochs, 1) * variants
