@@ -378,35 +378,60 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
     }
 }
 
-/* One instantiation per shape: the range worker (not inlined, so the two
- * drive paths share it) and the kernel. */
-#define KB_DEF_BSR_SPMM(fn, BR, BC, R, NV, S, G)                                          \
-    static KB_AVX2 __attribute__((noinline)) void fn##_range(                             \
+/* The range worker of one tile configuration (not inlined, so the two drive
+ * paths share it), and a kernel that drives one worker. */
+#define KB_DEF_BSR_RANGE(name, BR, BC, R, NV, S, G)                                       \
+    static KB_AVX2 __attribute__((noinline)) void name(                                   \
         const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail,              \
         const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0) {    \
         kb_bsr_range(BR, BC, R, NV, S, G, a, br, q, q_end, tail, b, ldb, c, ldc, n, acc0); \
-    }                                                                                     \
-    KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b,  \
-                    int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) {  \
-        kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, fn##_range, a,         \
-                     row_begin, row_end, b, ldb, c, ldc, n, accumulate);                  \
+    }
+#define KB_DEF_BSR_SPMM(fn, BR, BC, R, NV, S, G)                                         \
+    KB_DEF_BSR_RANGE(fn##_range, BR, BC, R, NV, S, G)                                    \
+    KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b, \
+                    int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) { \
+        kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, fn##_range, a,        \
+                     row_begin, row_end, b, ldb, c, ldc, n, accumulate);                 \
     }
 
 /* Register tile R x 8*NV, S accumulator sets along kk, G blocks per range
- * (0 = the whole block row). 8x8 and larger: ranges of whole blocks keep the
- * B rows of a range in L1 (C tile reloaded per range); small blocks keep the
- * C tile in registers across the whole block row.
+ * (0 = the whole block row); every C tile is stored and reloaded once per
+ * range, and every row group of R = 4 rows re-reads the range's B rows.
+ * - One row group (up to 4 rows): nothing is re-read, so the C tile stays in
+ *   registers across the whole block row (G = 0).
+ * - Two full row groups (8 rows): ranges of 32 blocks. The second group's
+ *   re-read of B mostly hits L1 (a chunk of 32 blocks' rows is about 32 KiB
+ *   at N = 64) and C turns over rarely. Whole rows were as fast at N = 64
+ *   but lost 0.83-0.87x at N = 100 with page-aligned buffers (the re-read
+ *   then comes from L2); 4 blocks per range lost 1.04-1.07x at N = 64.
+ * - Taller blocks, or a short second group: ranges of whole blocks keep a
+ *   range's B rows in L1 (16x16 and 32x32: G = 1 beats G = 2 by 1.03-1.27x
+ *   and G = 0 by 1.28-1.48x; generic 5x5-7x7 at M = K = 4096 lost 0.90-0.98x
+ *   with 32-block ranges).
  *                  name                                BR  BC  R  NV  S  G */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 32)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n24__avx2_fma,         8,  1, 4, 3, 1, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n24__avx2_fma,       16,  1, 4, 3, 1, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_generic_n24__avx2_fma,      0,  0, 4, 3, 1, 4)
+
+/* Any block shape: the same rule at run time (by the block's row count). */
+KB_DEF_BSR_RANGE(kb_generic_rows_range,                  0,  0, 4, 3, 1, 0)
+KB_DEF_BSR_RANGE(kb_generic_long_range,                  0,  0, 4, 3, 1, 32)
+KB_DEF_BSR_RANGE(kb_generic_blocks_range,                0,  0, 4, 3, 1, 4)
+KB_AVX2 void bsr_f32_spmm_generic_n24__avx2_fma(const kb_bsr *a, int32_t row_begin, int32_t row_end,
+                                                const float *b, int64_t ldb, float *c, int64_t ldc,
+                                                int32_t n, int32_t accumulate) {
+    const kb_range_fn range = a->r <= 4   ? kb_generic_rows_range
+                              : a->r == 8 ? kb_generic_long_range
+                                          : kb_generic_blocks_range;
+    kb_bsr_drive(0, 0, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, range, a, row_begin, row_end, b, ldb, c,
+                 ldc, n, accumulate);
+}
 
 /* ------------------------------------------------------------------------ */
 /* BSR SpMV (n == 1)                                                        */
