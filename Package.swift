@@ -54,7 +54,7 @@ let package = Package(
             name: "microbench",
             dependencies: ["CKernels", "COpenBLAS", "CBenchmark"],
             path: "Benchmarks",
-            exclude: ["shapes"],
+            exclude: ["shapes", "paired"],
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("benchmark"), .linkedLibrary("pthread")]
         ),

@@ -1,0 +1,169 @@
+// paired.cpp — old-versus-new timing of one kernel, both builds in one
+// process (scripts/paired-kernels.sh builds them and runs this).
+//
+// Each build of CKernels is a shared library loaded with dlopen(RTLD_LOCAL),
+// so the same kernel name resolves to a different function per build. The
+// matrix comes from the microbench generator (the Swift generator's
+// algorithm), the buffers are page-aligned as in kernelbench's driver, and
+// every build's output is compared with the first's before anything is timed
+// (a difference is printed; correctness itself is `make test`'s job). Then `pairs` rounds: a short
+// FMA probe, and one call of each build, in forward order on even rounds and
+// backward on odd ones. A slow phase of a shared machine hits both sides of
+// a round, so the per-round ratio is the number to read.
+//
+// Usage: paired KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]
+// Prints per build: median time, useful GFLOP/s, and the median per-round
+// speedup over the first build with its quartiles.
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../matrices.h"
+
+namespace {
+
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// A page-aligned copy of v (kernelbench's NodeBuffer is page-aligned too).
+template <class T> T *aligned_copy(const std::vector<T> &v) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t bytes = std::max<size_t>(page, (v.size() * sizeof(T) + page - 1) / page * page);
+    void *p = nullptr;
+    if (posix_memalign(&p, page, bytes) != 0) {
+        fprintf(stderr, "paired: out of memory\n");
+        exit(1);
+    }
+    if (!v.empty()) memcpy(p, v.data(), v.size() * sizeof(T));
+    return (T *)p;
+}
+
+double quantile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[(size_t)(q * (double)(v.size() - 1) + 0.5)];
+}
+
+long parse(const char *s, const char *what, long lo, long hi) {
+    char *end = nullptr;
+    const long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "paired: %s must be an integer in [%ld, %ld] (got '%s')\n", what, lo, hi, s);
+        exit(2);
+    }
+    return v;
+}
+
+typedef const kb_kernel_info *(*find_fn)(const char *);
+typedef double (*probe_fn)(int64_t, float *);
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    if (argc < 10) {
+        fprintf(stderr, "usage: paired KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]\n");
+        return 2;
+    }
+    const char *name = argv[1];
+    const int m = (int)parse(argv[2], "M", 1, 1 << 20), k = (int)parse(argv[3], "K", 1, 1 << 20);
+    const int r = (int)parse(argv[4], "R", 1, 256), c = (int)parse(argv[5], "C", 1, 256);
+    char *end = nullptr;
+    const double s = strtod(argv[6], &end);
+    if (end == argv[6] || *end != '\0' || !(s >= 0 && s <= 1)) {
+        fprintf(stderr, "paired: SPARSITY must be in [0, 1] (got '%s')\n", argv[6]);
+        return 2;
+    }
+    const int n = (int)parse(argv[7], "N", 1, 1 << 16);
+    const int pairs = (int)parse(argv[8], "PAIRS", 1, 100000);
+    const int builds = argc - 9;
+
+    std::vector<const kb_kernel_info *> kernels;
+    probe_fn probe = nullptr;
+    for (int i = 0; i < builds; i++) {
+        void *h = dlopen(argv[9 + i], RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            fprintf(stderr, "paired: %s\n", dlerror());
+            return 1;
+        }
+        const find_fn find = (find_fn)dlsym(h, "kb_find");
+        const kb_kernel_info *ki = find ? find(name) : nullptr;
+        if (!ki) {
+            fprintf(stderr, "paired: no kernel %s in %s\n", name, argv[9 + i]);
+            return 1;
+        }
+        if (ki->format == KB_FORMAT_CSR && (r != 1 || c != 1)) {
+            fprintf(stderr, "paired: %s is a CSR kernel: use R = C = 1\n", name);
+            return 2;
+        }
+        if (ki->format == KB_FORMAT_BSR && ki->block_rows != 0 && (ki->block_rows != r || ki->block_cols != c)) {
+            fprintf(stderr, "paired: %s takes %dx%d blocks, not %dx%d\n", name, ki->block_rows, ki->block_cols, r, c);
+            return 2;
+        }
+        kernels.push_back(ki);
+        if (i == 0) probe = (probe_fn)dlsym(h, "kb_fma_probe");
+    }
+
+    const mb::BsrData a = mb::generate_uniform_bsr(m, k, r, c, s, 42);
+    kb_bsr bsr = a.bsr_view();
+    bsr.values = aligned_copy(a.values);
+    bsr.col_idx = aligned_copy(a.col_idx);
+    bsr.row_ptr = aligned_copy(a.row_ptr);
+    const kb_csr csr = {bsr.m, bsr.k, bsr.row_ptr, bsr.col_idx, bsr.values};
+    const float *b = aligned_copy(mb::generate_dense(k, n, 7));
+    std::vector<float *> out;
+    for (int i = 0; i < builds; i++) out.push_back(aligned_copy(std::vector<float>((size_t)m * n, NAN)));
+
+    auto call = [&](int i) {
+        const kb_kernel_info *ki = kernels[i];
+        if (ki->format == KB_FORMAT_BSR) ki->bsr(&bsr, 0, bsr.mb, b, n, out[i], n, n, 0);
+        else ki->csr(&csr, 0, m, b, n, out[i], n, n, 0);
+    };
+    for (int i = 0; i < builds; i++) call(i);
+    for (int i = 1; i < builds; i++) {
+        const size_t count = (size_t)m * n;
+        if (memcmp(out[0], out[i], count * sizeof(float)) == 0) continue;
+        double worst = 0;
+        for (size_t j = 0; j < count; j++) worst = std::max(worst, (double)std::fabs(out[0][j] - out[i][j]));
+        printf("note: build %d's result differs from build 0's: largest |difference| %g%s\n", i, worst,
+               std::isnan(worst) ? " (NaN: a broken kernel; run make test)" : " (summation order?)");
+    }
+    for (int w = 0; w < 3; w++)
+        for (int i = 0; i < builds; i++) call(i);
+
+    const double flops = 2.0 * (double)a.stored_logical * n;
+    std::vector<std::vector<double>> times(builds), ratios(builds);
+    std::vector<double> probes;
+    float sink = 0;
+    for (int p = 0; p < pairs; p++) {
+        const double t0 = now();
+        const double probe_flops = probe(200000, &sink);
+        probes.push_back(probe_flops / (now() - t0) * 1e-9);
+        std::vector<double> t(builds);
+        for (int j = 0; j < builds; j++) {
+            const int i = p % 2 == 0 ? j : builds - 1 - j;
+            const double s0 = now();
+            call(i);
+            t[i] = now() - s0;
+        }
+        for (int i = 0; i < builds; i++) {
+            times[i].push_back(t[i]);
+            ratios[i].push_back(t[0] / t[i]);
+        }
+    }
+    printf("%s  M=%d K=%d block %dx%d sparsity %g N=%d  %d pairs  FMA probe %.1f GFLOP/s (median)\n", name, m, k, r,
+           c, s, n, pairs, quantile(probes, 0.5));
+    for (int i = 0; i < builds; i++)
+        printf("  build %d %-40s median %10.1f us  %6.1f GFLOP/s  speedup over build 0: %.3f [%.3f, %.3f]\n", i,
+               argv[9 + i], quantile(times[i], 0.5) * 1e6, flops / quantile(times[i], 0.5) * 1e-9,
+               quantile(ratios[i], 0.5), quantile(ratios[i], 0.25), quantile(ratios[i], 0.75));
+    return 0;
+}

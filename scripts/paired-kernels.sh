@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Old-versus-new timing of one kernel, both builds in one process: the method
+# behind the paired speedups in kernel commit messages and reports/kernels.md.
+#
+# Builds CKernels twice as shared libraries with the package's kernel flags
+# (-O3 -fno-math-errno): "base" from a git revision (default HEAD) and "new"
+# from the working tree, plus any extra builds of the working tree with
+# compiler flags of your choice (--variant 'NAME=-DKB_PANEL_BYTES=131072').
+# Then Benchmarks/paired/paired.cpp loads them all, checks that their results
+# agree, and alternates single calls of each (order swapped every round, a
+# short FMA probe before each round). It prints per build the median time,
+# useful GFLOP/s and the median per-round speedup over base with quartiles.
+#
+#   bash scripts/paired-kernels.sh [--base REV] [--pairs P] [--variant NAME=FLAGS]...
+#        KERNEL M K BLOCK SPARSITY N
+#   e.g. bash scripts/paired-kernels.sh --base HEAD~1 bsr_f32_spmm_b8x8_n24__avx2_fma 4096 4096 8x8 0.9 64
+#
+# BLOCK is RxC (or one number for square blocks; 1 for a CSR kernel). P
+# defaults to 40 rounds. Builds go to .build-paired/. Timings on a shared
+# machine move with its load; read the paired ratios, and repeat the run.
+# Environment: CC, CXX (default clang, clang++ when found).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="$ROOT/.build-paired"
+# The package's kernels are compiled by the Swift toolchain's clang: use clang too.
+CC="${CC:-$(command -v clang || echo cc)}"
+CXX="${CXX:-$(command -v clang++ || echo c++)}"
+
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+die() { echo "paired-kernels: $*" >&2; exit 2; }
+
+base_rev=HEAD pairs=40 variants=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --base) [ $# -ge 2 ] || die "--base needs a revision"; base_rev="$2"; shift 2 ;;
+        --pairs) [ $# -ge 2 ] || die "--pairs needs a number"; pairs="$2"; shift 2 ;;
+        --variant) [ $# -ge 2 ] || die "--variant needs NAME=FLAGS"; variants+=("$2"); shift 2 ;;
+        -h|--help) usage ;;
+        --*) die "unknown option $1 (see --help)" ;;
+        *) break ;;
+    esac
+done
+[ $# -eq 6 ] || usage
+kernel="$1" m="$2" k="$3" block="$4" sparsity="$5" n="$6"
+case "$block" in
+    *x*) r="${block%x*}" c="${block#*x}" ;;
+    *) r="$block" c="$block" ;;
+esac
+[[ "$r" =~ ^[0-9]+$ && "$c" =~ ^[0-9]+$ ]] || die "BLOCK must be R, or RxC with whole numbers (got '$block')"
+git -C "$ROOT" rev-parse --verify --quiet "$base_rev^{commit}" >/dev/null || die "no such revision: $base_rev"
+
+mkdir -p "$OUT"
+rm -rf "$OUT/base-src"
+mkdir -p "$OUT/base-src"
+git -C "$ROOT" archive "$base_rev" CKernels | tar -x -C "$OUT/base-src"
+
+build_lib() { # src-dir out.so [flags...]
+    local src="$1" lib="$2"
+    shift 2
+    "$CC" -O3 -fno-math-errno -fPIC -shared -I "$src/include" "$@" -o "$lib" "$src"/*.c
+}
+echo "paired-kernels: building base ($base_rev) and new (working tree)"
+build_lib "$OUT/base-src/CKernels" "$OUT/base.so"
+build_lib "$ROOT/CKernels" "$OUT/new.so"
+libs=("$OUT/base.so" "$OUT/new.so")
+for v in "${variants[@]}"; do
+    name="${v%%=*}" flags="${v#*=}"
+    [[ "$v" == *=* && "$name" =~ ^[A-Za-z0-9_-]+$ ]] || die "--variant takes NAME=FLAGS (got '$v')"
+    # shellcheck disable=SC2086 # flags are meant to split into words
+    build_lib "$ROOT/CKernels" "$OUT/$name.so" $flags
+    libs+=("$OUT/$name.so")
+done
+"$CXX" -O2 -std=c++17 -I "$ROOT/CKernels/include" -o "$OUT/paired" \
+    "$ROOT/Benchmarks/paired/paired.cpp" "$ROOT/Benchmarks/matrices.cpp" -ldl
+cd "$OUT"
+./paired "$kernel" "$m" "$k" "$r" "$c" "$sparsity" "$n" "$pairs" "${libs[@]/#$OUT\//./}"
