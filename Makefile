@@ -65,7 +65,9 @@ clean:
 
 # ---- Performance regression checks (kernelbench compare) --------------------
 
-TIMING_BASELINE ?= reports/baselines/timing-zen3-2core.json
+# Empty: the committed baseline of this machine's class,
+# reports/baselines/timing-$(kernelbench list --machine-class).json (e.g. timing-zen4-2core.json).
+TIMING_BASELINE ?=
 
 .PHONY: perf-gate perf-check
 
@@ -74,13 +76,17 @@ TIMING_BASELINE ?= reports/baselines/timing-zen3-2core.json
 perf-gate: deps
 	bash scripts/instruction-gate.sh
 
-## Timing suite (9 repetitions) vs the committed timing baseline of this machine
-## class; writes reports/regression.md. Report only: never fails on timing noise.
+## Timing suite (9 repetitions) vs the committed timing baseline of this machine's
+## class (a Zen 3 run is never compared with a Zen 4 baseline); writes
+## reports/regression.md. Report only: never fails on timing noise.
 perf-check: deps
-	@if [ ! -f "$(TIMING_BASELINE)" ]; then \
-	  echo "perf-check: no timing baseline $(TIMING_BASELINE) for this machine class; nothing to compare (exit 0)"; \
+	@class=$$($(SWIFT) run -c release kernelbench list --machine-class 2>/dev/null) || exit 1; \
+	baseline="$(TIMING_BASELINE)"; [ -n "$$baseline" ] || baseline="reports/baselines/timing-$$class.json"; \
+	if [ ! -f "$$baseline" ]; then \
+	  echo "perf-check: no timing baseline $$baseline for this machine class ($$class); nothing to compare (exit 0)"; \
 	  exit 0; \
 	fi; \
+	echo "perf-check: machine class $$class, baseline $$baseline"; \
 	$(SWIFT) run -c release kernelbench run --suite ci --repetitions 9 --output reports/local/ci-timing.json --force && \
-	$(SWIFT) run -c release kernelbench compare "$(TIMING_BASELINE)" reports/local/ci-timing.json \
+	$(SWIFT) run -c release kernelbench compare "$$baseline" reports/local/ci-timing.json \
 	  --report reports/regression.md --force --report-only

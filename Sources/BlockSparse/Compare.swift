@@ -351,8 +351,8 @@ public struct Comparison: Sendable {
 
     /// Context keys whose difference makes timings incomparable.
     public static let criticalContextKeys: Set<String> = [
-        "cpu_model", "build_configuration", "library_build_type", "compiler", "swift_version",
-        "kernel_flags", "dispatch_isa", "isa",
+        "cpu_model", "cpu_id", "isa_features", "machine_class", "build_configuration", "library_build_type",
+        "compiler", "swift_version", "kernel_flags", "dispatch_isa", "isa",
     ]
     /// Context keys that differ between any two runs and say nothing.
     static let ignoredContextKeys: Set<String> = ["date", "load_avg"]

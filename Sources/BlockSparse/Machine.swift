@@ -132,6 +132,16 @@ public struct MachineContext: Sendable, Codable, Equatable {
     public var openblas_config: String
     public var openblas_threads: Int
     public var git_revision: String
+    /// The processor's identity beyond its marketing name (which can say only
+    /// "AMD EPYC" on a VM): vendor, family, model, stepping on x86; implementer,
+    /// part, variant, revision on Arm. Nil in files written before it existed.
+    public var cpu_id: String?
+    /// Data and unified cache sizes per instance, e.g. "L1d 32 KiB, L2 1 MiB, L3 32 MiB".
+    public var cache_sizes: String?
+    /// Which committed timing baseline this machine may be compared with:
+    /// microarchitecture (or the CPU id where no name is known) and usable
+    /// cores, e.g. "zen4-2core". See ``machineClass(cpuID:cores:)``.
+    public var machine_class: String?
     public var peak: MachinePeak?
 
     /// Reads the context of this process and machine; `peak` is filled by the caller.
@@ -139,6 +149,7 @@ public struct MachineContext: Sendable, Codable, Equatable {
         let topology = Topology.detect()
         let governor = readFirstLine("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") ?? "unreadable"
         let formatter = ISO8601DateFormatter()
+        let id = cpuID()
         return MachineContext(
             date: formatter.string(from: Date()),
             host_name: ProcessInfo.processInfo.hostName,
@@ -161,7 +172,79 @@ public struct MachineContext: Sendable, Codable, Equatable {
             openblas_config: DenseBaseline.configuration,
             openblas_threads: DenseBaseline.threads,
             git_revision: gitRevision(),
+            cpu_id: id,
+            cache_sizes: cacheSizes(),
+            machine_class: machineClass(cpuID: id, cores: topology.cpuCount),
             peak: nil)
+    }
+
+    /// "AuthenticAMD family 25 model 17 stepping 1" (x86, decimal as in
+    /// /proc/cpuinfo) or "arm implementer 0x41 part 0xd0c variant 0x1 revision 1".
+    static func cpuID() -> String {
+        if let vendor = cpuInfoField("vendor_id"), let family = cpuInfoField("cpu family"),
+           let model = cpuInfoField("model") {
+            return "\(vendor) family \(family) model \(model)" + (cpuInfoField("stepping").map { " stepping \($0)" } ?? "")
+        }
+        if let implementer = cpuInfoField("CPU implementer"), let part = cpuInfoField("CPU part") {
+            return "arm implementer \(implementer) part \(part)"
+                + (cpuInfoField("CPU variant").map { " variant \($0)" } ?? "")
+                + (cpuInfoField("CPU revision").map { " revision \($0)" } ?? "")
+        }
+        return "unknown"
+    }
+
+    /// The class a timing baseline is kept per: a microarchitecture name for
+    /// the AMD families KernelBench has met ("zen3", "zen4", ...), otherwise
+    /// the CPU id condensed ("genuineintel-f6m143", "arm-0x41-0xd0c"), and the
+    /// usable cores: "zen4-2core". Timings from two machines of one class are
+    /// comparable; from different classes they are not.
+    public static func machineClass(cpuID: String, cores: Int) -> String {
+        let words = cpuID.split(separator: " ").map(String.init)
+        func value(_ key: String) -> String? {
+            guard let i = words.firstIndex(of: key), i + 1 < words.count else { return nil }
+            return words[i + 1]
+        }
+        var name = "unknown"
+        if let family = value("family").flatMap({ Int($0) }), let model = value("model").flatMap({ Int($0) }) {
+            let vendor = words.first?.lowercased() ?? "x86"
+            let named = vendor == "authenticamd" ? amdMicroarchitecture(family: family, model: model) : nil
+            name = named ?? "\(vendor)-f\(family)m\(model)"
+        } else if words.first == "arm", let implementer = value("implementer"), let part = value("part") {
+            name = "arm-\(implementer)-\(part)"
+        }
+        return "\(name)-\(cores)core"
+    }
+
+    /// Zen generations by family and model (AMD's published model ranges);
+    /// nil for a model outside them, which then keeps its numbers.
+    static func amdMicroarchitecture(family: Int, model: Int) -> String? {
+        switch (family, model) {
+        case (0x17, 0x00...0x2f): return "zen1"
+        case (0x17, 0x30...0xaf): return "zen2"
+        case (0x19, 0x10...0x1f), (0x19, 0x60...0x7f), (0x19, 0xa0...0xaf): return "zen4"
+        case (0x19, 0x00...0x5f): return "zen3"
+        case (0x1a, _): return "zen5"
+        default: return nil
+        }
+    }
+
+    /// Sizes of the data and unified caches of CPU 0, from sysfs; nil when unreadable.
+    static func cacheSizes() -> String? {
+        var parts: [String] = []
+        for index in 0..<8 {
+            let dir = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
+            guard let level = readFirstLine(dir + "level"), let type = readFirstLine(dir + "type"),
+                  let size = readFirstLine(dir + "size") else { break }
+            guard type != "Instruction" else { continue }
+            parts.append("L\(level)\(type == "Data" ? "d" : "") \(readableCacheSize(size))")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    /// sysfs writes "32K", "1024K", "32768K": shown as "32 KiB", "1 MiB", "32 MiB".
+    static func readableCacheSize(_ size: String) -> String {
+        guard size.hasSuffix("K"), let kib = Int(size.dropLast()) else { return size }
+        return kib >= 1024 && kib % 1024 == 0 ? "\(kib / 1024) MiB" : "\(kib) KiB"
     }
 
     public static var buildConfiguration: String {

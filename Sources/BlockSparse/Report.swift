@@ -290,9 +290,11 @@ public enum ReportRenderer {
     /// Context lines shared by Markdown and HTML: (label, value).
     static func contextRows(_ c: MachineContext) -> [(String, String)] {
         var rows: [(String, String)] = [
-            ("CPU", c.cpu_model + (c.mhz_per_cpu > 0 ? " (\(c.mhz_per_cpu) MHz)" : "")),
+            ("CPU", c.cpu_model + (c.mhz_per_cpu > 0 ? " (\(c.mhz_per_cpu) MHz)" : "")
+                + (c.cpu_id.map { "; \($0)" } ?? "") + (c.machine_class.map { "; class \($0)" } ?? "")),
             ("ISA", "dispatch \(c.dispatch_isa); features: \(c.isa_features.isEmpty ? "none reported" : c.isa_features.joined(separator: " "))"),
-            ("Cores", "\(c.cores_available) usable of \(c.num_cpus) online, SMT \(c.smt)"),
+            ("Cores", "\(c.cores_available) usable of \(c.num_cpus) online, SMT \(c.smt)"
+                + (c.cache_sizes.map { "; caches \($0)" } ?? "")),
             ("NUMA", "\(c.numa_nodes) node\(c.numa_nodes == 1 ? "" : "s"), placement: \(c.numa_placement)"),
             ("Frequency governor", c.frequency_governor + (c.cpu_scaling_enabled ? " (frequency scaling enabled)" : "")),
             ("Build", "\(c.build_configuration); Swift \(c.swift_version); kernels: \(c.compiler)"),

@@ -10,8 +10,21 @@ struct List: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: ArgumentHelp(
+        "Print only this machine's class (microarchitecture and usable cores, e.g. zen4-2core).",
+        discussion: "Timing baselines are kept per class: make perf-check compares against reports/baselines/timing-<class>.json."))
+    var machineClass = false
+
+    func validate() throws {
+        if json && machineClass { throw ValidationError("--json and --machine-class print different things; pass one.") }
+    }
+
     func run() throws {
         let context = MachineContext.current()
+        if machineClass {
+            print(context.machine_class ?? "unknown")
+            return
+        }
         let kernels = Kernel.all
         let dispatch = (try? Kernel.dispatchISA().rawValue) ?? "invalid KERNELBENCH_ISA"
         if json {
@@ -26,7 +39,9 @@ struct List: ParsableCommand {
             print(String(decoding: try encoder.encode(Out(context: context, kernels: rows)), as: UTF8.self))
             return
         }
-        print("CPU:        \(context.cpu_model)")
+        print("CPU:        \(context.cpu_model) (\(context.cpu_id ?? "id unknown"))")
+        print("Class:      \(context.machine_class ?? "unknown") (the timing baselines it compares with)")
+        print("Caches:     \(context.cache_sizes ?? "unreadable")")
         print("Features:   \(context.isa_features.joined(separator: " "))")
         print("Cores:      \(context.cores_available) usable of \(context.num_cpus) online, SMT \(context.smt)")
         print("NUMA:       \(context.numa_nodes) node(s), placement: \(context.numa_placement)")

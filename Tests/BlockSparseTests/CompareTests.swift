@@ -458,3 +458,62 @@ import Testing
         #expect(try Self.run(["compare", base, base, "--alpha", "2"]).status == 1)
     }
 }
+
+/// The machine identity that keeps timings of different CPUs apart.
+@Suite struct MachineIdentityTests {
+    @Test func machineClassNamesZenGenerationsAndKeepsOtherIDs() {
+        #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 25 model 1 stepping 1", cores: 2) == "zen3-2core")
+        #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 25 model 17 stepping 1", cores: 2) == "zen4-2core")
+        #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 25 model 97 stepping 2", cores: 16) == "zen4-16core")
+        #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 23 model 49 stepping 0", cores: 4) == "zen2-4core")
+        #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 26 model 2 stepping 0", cores: 8) == "zen5-8core")
+        #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 21 model 2 stepping 0", cores: 2)
+                == "authenticamd-f21m2-2core")
+        #expect(MachineContext.machineClass(cpuID: "GenuineIntel family 6 model 143 stepping 8", cores: 2)
+                == "genuineintel-f6m143-2core")
+        #expect(MachineContext.machineClass(cpuID: "arm implementer 0x41 part 0xd0c variant 0x1 revision 1", cores: 4)
+                == "arm-0x41-0xd0c-4core")
+        #expect(MachineContext.machineClass(cpuID: "unknown", cores: 1) == "unknown-1core")
+    }
+
+    @Test func cacheSizesReadLikeSysfsWritesThem() {
+        #expect(MachineContext.readableCacheSize("32K") == "32 KiB")
+        #expect(MachineContext.readableCacheSize("1024K") == "1 MiB")
+        #expect(MachineContext.readableCacheSize("1280K") == "1280 KiB")
+        #expect(MachineContext.readableCacheSize("32768K") == "32 MiB")
+        #expect(MachineContext.readableCacheSize("odd") == "odd")
+    }
+
+    @Test func thisMachineHasAnIdentity() {
+        let context = MachineContext.current()
+        #expect(context.cpu_id != nil && context.cpu_id != "")
+        #expect(context.machine_class?.hasSuffix("-\(context.cores_available)core") == true)
+    }
+
+    /// Two EPYCs that both call themselves "AMD EPYC" (a Zen 3 and a Zen 4 VM)
+    /// must not compare silently.
+    @Test func aDifferentCPUIDOrFeatureSetIsCritical() throws {
+        let base = CompareTests.googleBenchmark([("a", CompareTests.scaled(1))],
+                                                context: ["cpu_model": "AMD EPYC", "cpu_id": "AuthenticAMD family 25 model 1 stepping 1",
+                                                          "isa_features": ["avx2", "fma"], "machine_class": "zen3-2core"])
+        let new = CompareTests.googleBenchmark([("a", CompareTests.scaled(1))],
+                                               context: ["cpu_model": "AMD EPYC", "cpu_id": "AuthenticAMD family 25 model 17 stepping 1",
+                                                         "isa_features": ["avx2", "avx512f", "fma"], "machine_class": "zen4-2core"])
+        let c = try CompareTests.compare(base, new)
+        #expect(Set(c.criticalDifferences.map(\.key)) == ["cpu_id", "isa_features", "machine_class"])
+        #expect(c.markdown().contains("WARNING: the two runs differ in cpu_id, isa_features, machine_class"))
+    }
+
+    /// Result files written before these fields existed still load.
+    @Test func contextsWithoutTheIdentityStillDecode() throws {
+        var context = MachineContext.current()
+        context.cpu_id = nil
+        context.cache_sizes = nil
+        context.machine_class = nil
+        let data = try JSONEncoder().encode(context)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["cpu_id"] == nil && object["machine_class"] == nil)
+        let decoded = try JSONDecoder().decode(MachineContext.self, from: data)
+        #expect(decoded.cpu_id == nil && decoded.machine_class == nil && decoded.cpu_model == context.cpu_model)
+    }
+}
