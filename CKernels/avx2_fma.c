@@ -395,23 +395,24 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
     }
 
 /* Register tile R x 8*NV, S accumulator sets along kk, G blocks per range
- * (0 = the whole block row); every C tile is stored and reloaded once per
- * range, and every row group of R = 4 rows re-reads the range's B rows.
- * - One row group (up to 4 rows): nothing is re-read, so the C tile stays in
- *   registers across the whole block row (G = 0).
- * - Two full row groups (8 rows): ranges of 32 blocks. The second group's
- *   re-read of B mostly hits L1 (a chunk of 32 blocks' rows is about 32 KiB
- *   at N = 64) and C turns over rarely. Whole rows were as fast at N = 64
- *   but lost 0.83-0.87x at N = 100 with page-aligned buffers (the re-read
- *   then comes from L2); 4 blocks per range lost 1.04-1.07x at N = 64.
- * - Taller blocks, or a short second group: ranges of whole blocks keep a
- *   range's B rows in L1 (16x16 and 32x32: G = 1 beats G = 2 by 1.03-1.27x
- *   and G = 0 by 1.28-1.48x; generic 5x5-7x7 at M = K = 4096 lost 0.90-0.98x
- *   with 32-block ranges).
+ * (0 = the whole block row). Every C tile is stored and reloaded once per
+ * range, and every column chunk and row group of R = 4 rows re-reads the
+ * range's B rows, which should still be in L1: a longer range turns C over
+ * less often, a shorter one keeps its B rows in L1 (more so when B rows do
+ * not start on a cache line, so neighbouring chunks share more lines).
+ * Zen 4, old and new ranges alternated in one process, B rows line-aligned
+ * and 16 bytes off:
+ * - 8x8 (G = 4): 8 blocks measured 0.96-1.07x; 32 blocks or whole rows
+ *   gained up to 1.10x with aligned rows but lost 0.84-0.91x 16 bytes off.
+ * - 4x4 (G = 8): whole rows lost 0.86-0.93x 16 bytes off; 16 was a wash.
+ * - 16x16, 32x32 (G = 1, four and eight row groups): 2 lost 0.79-0.97x.
+ * - The generic kernel takes 16 blocks per range for blocks of up to 4 rows
+ *   (4 blocks of 2 or 3 columns made tiles of 8-12 kk steps: 16 blocks ran
+ *   1.23-1.60x faster on 3x3 and 2x3 at both offsets), 4 otherwise.
  *                  name                                BR  BC  R  NV  S  G */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 32)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0)
@@ -419,18 +420,16 @@ KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n24__avx2_fma,         8,  1, 4, 3, 1, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n24__avx2_fma,       16,  1, 4, 3, 1, 0)
 
-/* Any block shape: the same rule at run time (by the block's row count). */
-KB_DEF_BSR_RANGE(kb_generic_rows_range,                  0,  0, 4, 3, 1, 0)
-KB_DEF_BSR_RANGE(kb_generic_long_range,                  0,  0, 4, 3, 1, 32)
-KB_DEF_BSR_RANGE(kb_generic_blocks_range,                0,  0, 4, 3, 1, 4)
+/* Any block shape: one range worker for blocks of up to 4 rows (a single
+ * row group), one for taller blocks. */
+KB_DEF_BSR_RANGE(kb_generic_short_range,                 0,  0, 4, 3, 1, 16)
+KB_DEF_BSR_RANGE(kb_generic_range,                       0,  0, 4, 3, 1, 4)
 KB_AVX2 void bsr_f32_spmm_generic_n24__avx2_fma(const kb_bsr *a, int32_t row_begin, int32_t row_end,
                                                 const float *b, int64_t ldb, float *c, int64_t ldc,
                                                 int32_t n, int32_t accumulate) {
-    const kb_range_fn range = a->r <= 4   ? kb_generic_rows_range
-                              : a->r == 8 ? kb_generic_long_range
-                                          : kb_generic_blocks_range;
-    kb_bsr_drive(0, 0, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, range, a, row_begin, row_end, b, ldb, c,
-                 ldc, n, accumulate);
+    kb_bsr_drive(0, 0, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES,
+                 a->r <= 4 ? kb_generic_short_range : kb_generic_range, a, row_begin, row_end, b, ldb,
+                 c, ldc, n, accumulate);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -11,12 +11,14 @@
 # short FMA probe before each round). It prints per build the median time,
 # useful GFLOP/s and the median per-round speedup over base with quartiles.
 #
-#   bash scripts/paired-kernels.sh [--base REV] [--pairs P] [--variant NAME=FLAGS]...
-#        KERNEL M K BLOCK SPARSITY N
+#   bash scripts/paired-kernels.sh [--base REV] [--pairs P] [--offset BYTES]
+#        [--variant NAME=FLAGS]... KERNEL M K BLOCK SPARSITY N
 #   e.g. bash scripts/paired-kernels.sh --base HEAD~1 bsr_f32_spmm_b8x8_n24__avx2_fma 4096 4096 8x8 0.9 64
 #
 # BLOCK is RxC (or one number for square blocks; 1 for a CSR kernel). P
-# defaults to 40 rounds. Builds go to .build-paired/. Timings on a shared
+# defaults to 40 rounds. --offset starts A, B and C that many bytes past a
+# page (default 0, as kernelbench's driver; 16 puts B rows off cache lines).
+# Builds go to .build-paired/. Timings on a shared
 # machine move with its load; read the paired ratios, and repeat the run.
 # Environment: CC, CXX (default clang, clang++ when found).
 set -euo pipefail
@@ -27,14 +29,15 @@ OUT="$ROOT/.build-paired"
 CC="${CC:-$(command -v clang || echo cc)}"
 CXX="${CXX:-$(command -v clang++ || echo c++)}"
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "paired-kernels: $*" >&2; exit 2; }
 
-base_rev=HEAD pairs=40 variants=()
+base_rev=HEAD pairs=40 offset=0 variants=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --base) [ $# -ge 2 ] || die "--base needs a revision"; base_rev="$2"; shift 2 ;;
         --pairs) [ $# -ge 2 ] || die "--pairs needs a number"; pairs="$2"; shift 2 ;;
+        --offset) [ $# -ge 2 ] || die "--offset needs a number of bytes"; offset="$2"; shift 2 ;;
         --variant) [ $# -ge 2 ] || die "--variant needs NAME=FLAGS"; variants+=("$2"); shift 2 ;;
         -h|--help) usage ;;
         --*) die "unknown option $1 (see --help)" ;;
@@ -74,4 +77,4 @@ done
 "$CXX" -O2 -std=c++17 -I "$ROOT/CKernels/include" -o "$OUT/paired" \
     "$ROOT/Benchmarks/paired/paired.cpp" "$ROOT/Benchmarks/matrices.cpp" -ldl
 cd "$OUT"
-./paired "$kernel" "$m" "$k" "$r" "$c" "$sparsity" "$n" "$pairs" "${libs[@]/#$OUT\//./}"
+./paired --offset="$offset" "$kernel" "$m" "$k" "$r" "$c" "$sparsity" "$n" "$pairs" "${libs[@]/#$OUT\//./}"

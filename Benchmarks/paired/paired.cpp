@@ -11,7 +11,9 @@
 // backward on odd ones. A slow phase of a shared machine hits both sides of
 // a round, so the per-round ratio is the number to read.
 //
-// Usage: paired KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]
+// Usage: paired [--offset=BYTES] KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]
+// --offset starts every array that many bytes past a page boundary (a multiple
+// of 4 below the page size), e.g. 16 for B rows that do not start on a cache line.
 // Prints per build: median time, useful GFLOP/s, and the median per-round
 // speedup over the first build with its quartiles.
 #include <dlfcn.h>
@@ -35,17 +37,21 @@ double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// A page-aligned copy of v (kernelbench's NodeBuffer is page-aligned too).
+size_t offset_bytes = 0;
+
+// A copy of v starting offset_bytes past a page boundary (kernelbench's
+// NodeBuffer is page-aligned: offset 0).
 template <class T> T *aligned_copy(const std::vector<T> &v) {
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t bytes = std::max<size_t>(page, (v.size() * sizeof(T) + page - 1) / page * page);
+    const size_t bytes = std::max<size_t>(page, (offset_bytes + v.size() * sizeof(T) + page - 1) / page * page);
     void *p = nullptr;
     if (posix_memalign(&p, page, bytes) != 0) {
         fprintf(stderr, "paired: out of memory\n");
         exit(1);
     }
-    if (!v.empty()) memcpy(p, v.data(), v.size() * sizeof(T));
-    return (T *)p;
+    T *data = (T *)((char *)p + offset_bytes);
+    if (!v.empty()) memcpy(data, v.data(), v.size() * sizeof(T));
+    return data;
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -69,8 +75,18 @@ typedef double (*probe_fn)(int64_t, float *);
 }  // namespace
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strncmp(argv[1], "--offset=", 9) == 0) {
+        const long page = sysconf(_SC_PAGESIZE);
+        offset_bytes = (size_t)parse(argv[1] + 9, "--offset", 0, page - 4);
+        if (offset_bytes % 4 != 0) {
+            fprintf(stderr, "paired: --offset must be a multiple of 4 (floats stay aligned)\n");
+            return 2;
+        }
+        argv++;
+        argc--;
+    }
     if (argc < 10) {
-        fprintf(stderr, "usage: paired KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]\n");
+        fprintf(stderr, "usage: paired [--offset=BYTES] KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]\n");
         return 2;
     }
     const char *name = argv[1];
@@ -159,8 +175,8 @@ int main(int argc, char **argv) {
             ratios[i].push_back(t[0] / t[i]);
         }
     }
-    printf("%s  M=%d K=%d block %dx%d sparsity %g N=%d  %d pairs  FMA probe %.1f GFLOP/s (median)\n", name, m, k, r,
-           c, s, n, pairs, quantile(probes, 0.5));
+    printf("%s  M=%d K=%d block %dx%d sparsity %g N=%d  offset %zu  %d pairs  FMA probe %.1f GFLOP/s (median)\n", name,
+           m, k, r, c, s, n, offset_bytes, pairs, quantile(probes, 0.5));
     for (int i = 0; i < builds; i++)
         printf("  build %d %-40s median %10.1f us  %6.1f GFLOP/s  speedup over build 0: %.3f [%.3f, %.3f]\n", i,
                argv[9 + i], quantile(times[i], 0.5) * 1e6, flops / quantile(times[i], 0.5) * 1e-9,
