@@ -459,8 +459,21 @@ import Testing
     }
 }
 
-/// The machine identity that keeps timings of different CPUs apart.
+/// The machine identity that keeps timings of different CPUs apart, and the peaks.
 @Suite struct MachineIdentityTests {
+    /// A disturbance only slows a probe, so the fastest sample is the peak; a
+    /// one-core peak below the all-core rate per core was disturbed throughout.
+    @Test func peaksTakeTheFastestProbeAndNeverUnderstateOneCore() {
+        let quiet = MachinePeak.peaks(oneCore: [110, 117, 112], allCores: [200, 224, 219], threads: 2)
+        #expect(quiet.one == 117 && quiet.all == 224)
+        let disturbedOne = MachinePeak.peaks(oneCore: [80, 83.3, 82], allCores: [219.3, 215], threads: 2)
+        #expect(disturbedOne.one == 219.3 / 2 && disturbedOne.all == 219.3)
+        let single = MachinePeak.peaks(oneCore: [90, 95], allCores: [90, 95], threads: 1)
+        #expect(single.one == 95 && single.all == 95)
+        let empty = MachinePeak.peaks(oneCore: [], allCores: [], threads: 2)
+        #expect(empty.one == 0 && empty.all == 0)
+    }
+
     @Test func machineClassNamesZenGenerationsAndKeepsOtherIDs() {
         #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 25 model 1 stepping 1", cores: 2) == "zen3-2core")
         #expect(MachineContext.machineClass(cpuID: "AuthenticAMD family 25 model 17 stepping 1", cores: 2) == "zen4-2core")
