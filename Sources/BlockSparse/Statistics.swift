@@ -52,7 +52,9 @@ public struct TimingPolicy: Sendable, Codable, Equatable {
     /// Seconds of untimed warm-up calls before the first repetition.
     public var warmup: Double
     /// A repetition batches calls until it lasts at least this long (seconds),
-    /// so microsecond-scale calls are not dominated by timer overhead.
+    /// so microsecond-scale calls are not dominated by timer overhead; and at
+    /// least `minTime / minRepetitions`, so the minimum count meets the
+    /// minimum time.
     public var minRepetitionTime: Double
 
     public init(minRepetitions: Int = 5, minTime: Double = 0.1, maxRepetitions: Int = 50,
@@ -75,27 +77,60 @@ public struct Measurement: Sendable {
 /// Times `body`: warm-up (at least one call), then back-to-back repetitions
 /// until both the minimum count and the minimum total time are met. Each
 /// repetition runs `calls` invocations, chosen during warm-up so one
-/// repetition lasts at least `minRepetitionTime`.
+/// repetition lasts at least `minRepetitionTime` and `minTime / minRepetitions`.
 public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
-    // Warm-up, also estimating the cost of one call.
-    var warmCalls = 0
-    let warmStart = monotonicNanoseconds()
-    var elapsed = 0.0
-    repeat {
-        body()
-        warmCalls += 1
-        elapsed = Double(monotonicNanoseconds() - warmStart) * 1e-9
-    } while elapsed < policy.warmup
-    let perCall = max(elapsed / Double(warmCalls), 1e-9)
-    let calls = max(1, Int((policy.minRepetitionTime / perCall).rounded(.up)))
-    var samples: [Double] = []
-    var total = 0.0
-    while samples.count < policy.minRepetitions || (total < policy.minTime && samples.count < policy.maxRepetitions) {
-        let t0 = monotonicNanoseconds()
-        for _ in 0..<calls { body() }
-        let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
-        samples.append(seconds / Double(calls))
-        total += seconds
+    withoutActuallyEscaping(body) { measureInterleaved(policy, [$0])[0] }
+}
+
+/// Times several bodies in interleaved rounds, so that whatever else the
+/// machine does while they are timed (a neighbour's burst on a shared VM)
+/// falls on all of them alike: the medians of the bodies come from the same
+/// stretch of time, and so do their ratios. Each body is warmed up and
+/// batched as in ``measure(_:_:)``; then every round times one repetition of
+/// each body, in forward order on even rounds and backward on odd ones. With
+/// more than one body, each timed repetition follows untimed calls of the same
+/// body for the warm-up time (at least one), so it starts from the caches of
+/// back-to-back calls rather than from what the other bodies left there (a
+/// dense product streams 64 MiB between two BSR calls: 8x8 BSR at M = K = 4096
+/// ran 26% slower right after such a stream, 1-2% after one call, under 1%
+/// after two or more).
+/// Rounds continue until every body has the minimum count and either the
+/// minimum total time or the maximum count.
+public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void]) -> [Measurement] {
+    guard !bodies.isEmpty else { return [] }
+    /// Untimed calls for at least the warm-up time (at least one); seconds per call.
+    func warm(_ body: () -> Void) -> Double {
+        var warmCalls = 0
+        let warmStart = monotonicNanoseconds()
+        var elapsed = 0.0
+        repeat {
+            body()
+            warmCalls += 1
+            elapsed = Double(monotonicNanoseconds() - warmStart) * 1e-9
+        } while elapsed < policy.warmup
+        return max(elapsed / Double(warmCalls), 1e-9)
     }
-    return Measurement(perCall: samples, callsPerRepetition: calls)
+    // A repetition lasts at least minTime / minRepetitions, so the minimum
+    // count usually meets the minimum time too: rounds then cost what the
+    // slowest body needs, not as many calls of it as the fastest body needs
+    // repetitions.
+    let repetitionTime = max(policy.minRepetitionTime, policy.minTime / Double(max(1, policy.minRepetitions)))
+    let calls = bodies.map { max(1, Int((repetitionTime / warm($0)).rounded(.up))) }
+    var samples = Array(repeating: [Double](), count: bodies.count)
+    var totals = Array(repeating: 0.0, count: bodies.count)
+    var round = 0
+    while round < policy.minRepetitions
+            || (totals.contains { $0 < policy.minTime } && round < policy.maxRepetitions) {
+        for step in bodies.indices {
+            let i = round % 2 == 0 ? step : bodies.count - 1 - step
+            if bodies.count > 1 { _ = warm(bodies[i]) }
+            let t0 = monotonicNanoseconds()
+            for _ in 0..<calls[i] { bodies[i]() }
+            let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
+            samples[i].append(seconds / Double(calls[i]))
+            totals[i] += seconds
+        }
+        round += 1
+    }
+    return bodies.indices.map { Measurement(perCall: samples[$0], callsPerRepetition: calls[$0]) }
 }

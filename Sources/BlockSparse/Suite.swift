@@ -122,6 +122,8 @@ public final class SuiteRunner {
     /// Tests only: perturb one output element before verification, to prove
     /// that a mismatch is recorded and never timed.
     var corruptResultForTesting = false
+    /// The names of the cases timed in each run of interleaved rounds, in order.
+    private(set) var timedTogether: [[String]] = []
 
     public init(config: SuiteConfig, context: MachineContext, peak: MachinePeak?) {
         self.config = config
@@ -148,9 +150,10 @@ public final class SuiteRunner {
             for block in config.blocks where source.onlyBlock == nil || source.onlyBlock == block {
                 for s in sparsities {
                     for n in config.ns {
-                        for format in config.formats {
-                            if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
-                            for t in config.threads {
+                        // One comparison (same matrix, N and threads) after another: run() times each together.
+                        for t in config.threads {
+                            for format in config.formats {
+                              if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
                               // Strategies only differ for threaded sparse cases.
                               let strategies = (t > 1 && format != .dense) ? config.strategies : [config.strategies[0]]
                               for strategy in strategies {
@@ -175,35 +178,56 @@ public final class SuiteRunner {
         return cases
     }
 
-    /// Bytes the largest group needs (A in three formats, B, C, reference),
+    /// Bytes the largest comparison needs (A in three formats, B, C, the
+    /// reference, and the driver copies of every sparse case timed together),
     /// checked against available memory before anything is allocated.
     public func checkMemory(_ cases: [PlannedCase]) throws {
         var worst = 0.0  // Double: absurd shapes must not overflow before they are refused
         for c in cases {
             let source = config.sources[c.source]
             let mk = Double(source.rows) * Double(source.cols)
-            let density = 1 - (c.sparsity ?? 0)
-            var bytes = mk * density * 4 * 2.2  // BSR + CSR values and indices
-            if config.formats.contains(.dense) { bytes += mk * 4 }
-            bytes += Double(source.cols) * Double(c.n) * 8 + Double(source.rows) * Double(c.n) * 28
+            let stored = mk * (1 - (c.sparsity ?? 0))
+            let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = Double(source.rows) * Double(c.n) * 4
+            var bytes = stored * 12  // the group's BSR (values) and CSR (values + indices)
+            if config.formats.contains(.dense) { bytes += mk * 4 + cBytes }
+            bytes += bBytes + cBytes * 2  // B and the Double reference
+            // Sparse cases of one comparison are alive together, each with its own A, B and C.
+            let strategies = Double(c.threads > 1 ? config.strategies.count : 1)
+            if config.formats.contains(.bsr) && c.block.area > 1 { bytes += strategies * (stored * 4 + bBytes + cBytes) }
+            if config.formats.contains(.csr) { bytes += strategies * (stored * 8 + bBytes + cBytes) }
             worst = max(worst, bytes)
         }
         try BlockSparse.checkMemory(worst >= Double(Int.max) ? Int.max : Int(worst), what: "the largest benchmark case")
     }
 
-    /// Runs every planned case in order, grouping those that share a matrix.
+    /// Runs every planned case in order. The cases of one comparison (same
+    /// matrix, N and thread count: BSR, CSR, dense, each partition strategy)
+    /// are verified one by one and then timed together in interleaved rounds
+    /// (``measureInterleaved(_:_:)``), so a slow stretch of a shared machine
+    /// falls on all of them and their speedups stay honest. Dense with more
+    /// than one OpenBLAS thread is verified and timed on its own after the
+    /// sparse cases: OpenBLAS's idle workers spin for about 0.1 s after each
+    /// threaded call, and two threads of other work then ran 10-50% slower.
     public func run(_ cases: [PlannedCase]) throws {
         let start = monotonicNanoseconds()
         let totalWeight = cases.reduce(0) { $0 + $1.weight }
         var doneWeight = 0.0
-        var index = 0
         var groupCache: (key: String, group: MatrixGroup)?
         var referenceCache: (key: String, b: DenseMatrix, reference: Reference)?
-        for planned in cases {
+        func progress(_ done: Int, _ current: String) {
             let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
             let eta = doneWeight > 0 ? elapsed * (totalWeight - doneWeight) / doneWeight : nil
-            onProgress?(SuiteProgress(done: index, total: cases.count, elapsed: elapsed, eta: eta, current: planned.name))
+            onProgress?(SuiteProgress(done: done, total: cases.count, elapsed: elapsed, eta: eta, current: current))
+        }
+        var first = 0
+        while first < cases.count {
+            var end = first + 1
+            while end < cases.count && Self.comparisonKey(cases[end]) == Self.comparisonKey(cases[first]) { end += 1 }
+            let set = cases[first..<end]
+            progress(first, set.count == 1 ? set[first].name
+                     : "\(set[first].name) and \(set.count - 1) more, timed together")
 
+            let planned = set[first]
             let groupKey = "\(planned.source)/\(planned.block)/\(planned.sparsity ?? -1)"
             if groupCache?.key != groupKey {
                 groupCache = (groupKey, try makeGroup(planned))
@@ -215,14 +239,41 @@ public final class SuiteRunner {
                 let b = try DenseMatrix.random(rows: group.bsr.cols, cols: planned.n, seed: config.seed &+ UInt64(planned.n))
                 referenceCache = (refKey, b, try Reference(group.bsr, b))
             }
-            let entries = try runCase(planned, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
-            report.benchmarks.append(contentsOf: entries)
-            if let last = entries.last { try onCaseFinished?(report, last) }
-            doneWeight += planned.weight
-            index += 1
+            // Threaded dense runs after the sparse cases (and their partition
+            // profiles), verified and timed on its own.
+            func timedAlone(_ c: PlannedCase) -> Bool { c.format == .dense && c.threads > 1 }
+            let prepared = try set.filter { !timedAlone($0) }.map {
+                try prepareCase($0, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
+            }
+            let timed = prepared.indices.filter { prepared[$0].call != nil }
+            var measurements = [Measurement?](repeating: nil, count: prepared.count)
+            timedTogether.append(timed.map { prepared[$0].planned.name })
+            for (i, m) in zip(timed, measureInterleaved(config.timing, timed.map { prepared[$0].call! })) {
+                measurements[i] = m
+            }
+            var done = first
+            func emit(_ p: PreparedCase, _ m: Measurement?) throws {
+                progress(done, p.planned.name)
+                let entries = try finishCase(p, measurement: m)
+                report.benchmarks.append(contentsOf: entries)
+                if let last = entries.last { try onCaseFinished?(report, last) }
+                doneWeight += p.planned.weight
+                done += 1
+            }
+            for (p, m) in zip(prepared, measurements) { try emit(p, m) }
+            for c in set where timedAlone(c) {
+                let p = try prepareCase(c, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
+                try emit(p, p.call.map { BlockSparse.measure(config.timing, $0) })
+            }
+            first = end
         }
         let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
         onProgress?(SuiteProgress(done: cases.count, total: cases.count, elapsed: elapsed, eta: 0, current: ""))
+    }
+
+    /// Cases with the same key compare with each other and are timed together.
+    static func comparisonKey(_ c: PlannedCase) -> String {
+        "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)/\(c.threads)"
     }
 
     /// The matrices of one (source, block, sparsity): BSR, CSR and dense forms
@@ -262,7 +313,20 @@ public final class SuiteRunner {
         return MatrixGroup(bsr: bsr, csr: csr, dense: dense, distribution: distribution, fillRatio: fill)
     }
 
-    private func runCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> [BenchmarkEntry] {
+    /// A case built and verified, ready to be timed.
+    struct PreparedCase {
+        let planned: PlannedCase
+        /// One product; nil when verification failed (the case is never timed).
+        let call: (() -> Void)?
+        /// The entry every repetition and aggregate starts from (kernel, partition, verification, ...).
+        let base: BenchmarkEntry
+        let profile: (() throws -> PartitionProfile)?
+        let usefulFlops, effectiveFlops, bytes: Double
+    }
+
+    /// Builds the operands and driver of a case and verifies one product
+    /// against the reference; a failure is recorded and the case gets no call.
+    private func prepareCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> PreparedCase {
         let a = group.bsr
         let m = a.rows, k = a.cols, n = c.n
         var kernelName: String
@@ -338,10 +402,18 @@ public final class SuiteRunner {
             failures.append("\(c.name) [\(kernelName)]: \(verification)")
             base.error_occurred = true
             base.error_message = "verification failed: \(verification)"
-            return [base]
+            return PreparedCase(planned: c, call: nil, base: base, profile: nil, usefulFlops: usefulFlops,
+                                effectiveFlops: effectiveFlops, bytes: bytes)
         }
+        return PreparedCase(planned: c, call: call, base: base, profile: profile, usefulFlops: usefulFlops,
+                            effectiveFlops: effectiveFlops, bytes: bytes)
+    }
 
-        let measurement = BlockSparse.measure(config.timing, call)
+    /// The entries of a timed case (every repetition, then the aggregates,
+    /// median last); a case that failed verification has only its error entry.
+    private func finishCase(_ p: PreparedCase, measurement: Measurement?) throws -> [BenchmarkEntry] {
+        let c = p.planned, base = p.base
+        guard let measurement else { return [base] }
         let summary = measurement.summary
         if c.threads == 1 && c.format != .dense { serialMedians[serialKey(c)] = summary.median }
         var entries: [BenchmarkEntry] = []
@@ -355,7 +427,7 @@ public final class SuiteRunner {
             e.iterations = measurement.callsPerRepetition
             e.real_time = t * 1e9
             e.cpu_time = t * 1e9
-            fillRates(&e, seconds: t, useful: usefulFlops, effective: effectiveFlops, bytes: bytes, threads: c.threads)
+            fillRates(&e, seconds: t, useful: p.usefulFlops, effective: p.effectiveFlops, bytes: p.bytes, threads: c.threads)
             entries.append(e)
         }
         let aggregates: [(String, Double)] = [("median", summary.median), ("mean", summary.mean), ("min", summary.min),
@@ -369,14 +441,14 @@ public final class SuiteRunner {
             e.real_time = t * 1e9
             e.cpu_time = t * 1e9
             if label != "mad" && label != "stddev" {
-                fillRates(&e, seconds: t, useful: usefulFlops, effective: effectiveFlops, bytes: bytes, threads: c.threads)
+                fillRates(&e, seconds: t, useful: p.usefulFlops, effective: p.effectiveFlops, bytes: p.bytes, threads: c.threads)
             }
             entries.append(e)
         }
         // Median-last so onCaseFinished sees the median entry; speedups use
         // the same-run medians of the other formats on this matrix.
         var median = entries.first { $0.aggregate_name == "median" }!
-        median.partition_profile = try profile?()
+        median.partition_profile = try p.profile?()
         entries.removeAll { $0.aggregate_name == "median" }
         entries.append(median)
         applySpeedups(to: &entries)

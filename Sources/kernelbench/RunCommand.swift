@@ -59,9 +59,11 @@ struct Run: ParsableCommand {
             x N 1 and 64 x threads 1 and all. Options replace one axis of the chosen suite.
 
             Each case is verified against the Swift reference (a mismatch fails the case and the exit code), \
-            then warmed up and repeated until both --repetitions and --min-time are met. Results (JSON in \
-            Google Benchmark's schema, plus Markdown, HTML and CSV) are rewritten atomically after every case, \
-            so an interrupted run keeps every completed case.
+            then warmed up and repeated until both --repetitions and --min-time are met. The cases that \
+            compare (BSR, CSR, dense on one matrix, N and thread count) are timed together in interleaved \
+            rounds, so a busy moment of the machine falls on all of them. Results (JSON in Google \
+            Benchmark's schema, plus Markdown, HTML and CSV) are rewritten atomically as cases finish, so an \
+            interrupted run keeps every completed case.
 
             Examples:
               kernelbench run --suite quick

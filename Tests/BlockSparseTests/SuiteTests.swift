@@ -109,6 +109,72 @@ import Testing
         #expect(notices.contains { $0.contains("fill-in 14") })
     }
 
+    @Test func interleavedRoundsAlternateAndMeetEveryBodysTarget() {
+        var order: [Int] = []
+        let policy = TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0, minRepetitionTime: 0)
+        let ms = measureInterleaved(policy, [{ order.append(0) }, { order.append(1) }, { order.append(2) }])
+        #expect(ms.map(\.perCall.count) == [3, 3, 3])
+        // One warm-up call each, then rounds forward, backward, forward, each
+        // timed call after an untimed call of the same body.
+        #expect(order == [0, 1, 2] + [0, 0, 1, 1, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 2, 2])
+        var single = 0
+        #expect(measureInterleaved(policy, [{ single += 1 }])[0].perCall.count == 3)
+        #expect(single == 4)  // a single body needs no re-warming call
+        #expect(measureInterleaved(policy, []).isEmpty)
+        // The minimum time holds for every body: the fast one sets the number of rounds.
+        var slowCalls = 0
+        let timed = measureInterleaved(TimingPolicy(minRepetitions: 2, minTime: 0.004, maxRepetitions: 50, warmup: 0,
+                                                    minRepetitionTime: 0),
+                                       [{ slowCalls += 1; usleep(2000) }, { usleep(200) }])
+        #expect(timed[0].perCall.count == timed[1].perCall.count)
+        for m in timed {  // each body's timed seconds reach the minimum (a repetition is callsPerRepetition calls)
+            #expect(m.perCall.reduce(0, +) * Double(m.callsPerRepetition) >= 0.004 || m.perCall.count == 50)
+        }
+        // Repetitions last at least minTime / minRepetitions = 2 ms: the 2 ms body runs one call per
+        // repetition (plus one untimed call before each, and one warm-up), the 0.2 ms body several.
+        #expect(timed[0].callsPerRepetition == 1 && timed[1].callsPerRepetition > 1)
+        #expect(slowCalls == 2 * timed[0].perCall.count + 1)
+    }
+
+    /// The cases of one comparison are consecutive, timed in the same rounds;
+    /// threaded dense comes last in its comparison, timed on its own.
+    @Test func comparisonsAreTimedTogether() throws {
+        var c = config(threads: [1, 2])
+        c.strategies = [.balanced, .equalRows]
+        c.timing = TimingPolicy(minRepetitions: 4, minTime: 0, warmup: 0)
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        let cases = try runner.plan()
+        var seen: [String] = []
+        for planned in cases {
+            let key = SuiteRunner.comparisonKey(planned)
+            if seen.last != key {
+                #expect(!seen.contains(key), "comparison \(key) is split")
+                seen.append(key)
+            }
+        }
+        var finished: [String] = []
+        runner.onCaseFinished = { _, e in finished.append(e.run_name) }
+        try runner.run(cases)
+        #expect(runner.failures.isEmpty)
+        #expect(Set(finished) == Set(cases.map(\.name)) && finished.count == cases.count)
+        // Each comparison's cases but threaded dense were timed in one set of rounds.
+        #expect(runner.timedTogether.count == seen.count)
+        for (set, key) in zip(runner.timedTogether, seen) {
+            let expected = cases.filter { SuiteRunner.comparisonKey($0) == key && !($0.format == .dense && $0.threads > 1) }
+            #expect(set == expected.map(\.name))
+            #expect(set.count >= 2)
+        }
+        let medians = runner.report.aggregates("median")
+        for key in seen {
+            let members = medians.filter { e in cases.contains { $0.name == e.run_name && SuiteRunner.comparisonKey($0) == key } }
+            let together = members.filter { !($0.format == "dense" && $0.threads > 1) }
+            #expect(Set(together.map(\.repetitions)).count == 1, "\(key): \(together.map(\.repetitions))")
+            if let dense = members.first(where: { $0.format == "dense" && $0.threads > 1 }) {
+                #expect(finished.firstIndex(of: dense.run_name)! > together.compactMap { finished.firstIndex(of: $0.run_name) }.max()!)
+            }
+        }
+    }
+
     @Test func timingPolicyMeetsCountAndTime() {
         var calls = 0
         let m = measure(TimingPolicy(minRepetitions: 4, minTime: 0, warmup: 0, minRepetitionTime: 0)) { calls += 1 }
