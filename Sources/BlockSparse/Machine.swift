@@ -54,21 +54,21 @@ public struct MachinePeak: Sendable, Codable, Equatable {
 
     /// GFLOP/s of `threads` concurrent FMA probes: 7 runs of ~20 ms after a warm-up run.
     public static func fmaGFLOPS(threads: Int) -> [Double] {
-        let iterations: Int64 = 2_000_000
-        var samples: [Double] = []
+        Array((0..<8).map { _ in probeGFLOPS(threads: threads, iterations: 2_000_000) }.dropFirst())
+    }
+
+    /// One run of `threads` concurrent FMA probes of `iterations` rounds each
+    /// (2 million: about 20 ms on one core), GFLOP/s over the wall time.
+    public static func probeGFLOPS(threads: Int, iterations: Int64) -> Double {
         nonisolated(unsafe) let sinks = UnsafeMutablePointer<Float>.allocate(capacity: threads)
-        defer { sinks.deallocate() }
-        for _ in 0..<8 {
-            let t0 = monotonicNanoseconds()
-            nonisolated(unsafe) let flops = UnsafeMutablePointer<Double>.allocate(capacity: threads)
-            DispatchQueue.concurrentPerform(iterations: threads) { i in
-                flops[i] = kb_fma_probe(iterations, sinks + i)
-            }
-            let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
-            samples.append((0..<threads).reduce(0) { $0 + flops[$1] } / seconds / 1e9)
-            flops.deallocate()
+        nonisolated(unsafe) let flops = UnsafeMutablePointer<Double>.allocate(capacity: threads)
+        defer { sinks.deallocate(); flops.deallocate() }
+        let t0 = monotonicNanoseconds()
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            flops[i] = kb_fma_probe(iterations, sinks + i)
         }
-        return Array(samples.dropFirst())
+        let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
+        return (0..<threads).reduce(0) { $0 + flops[$1] } / seconds / 1e9
     }
 
     /// Triad GB/s over three 32 Mi-element arrays (384 MiB), split across threads.

@@ -410,17 +410,20 @@ public enum ReportRenderer {
         + "threaded run, each partition alone) back to back. Paired speedup: median of the per-round ratios. "
         + "Partition bound: the speedup the partition allows if partitions ran side by side as fast as alone "
         + "(imbalance shows here). Side-by-side slowdown: a partition's time in the threaded run over its time "
-        + "alone (contention for the shared memory path, or a busy machine, shows here)."
+        + "alone (contention for the shared memory path, or a busy machine, shows here). FMA probe scaling: the "
+        + "compute-only probe on the same threads over one thread, in the same rounds (below the thread count, "
+        + "part of a core was taken by other work while the case ran)."
     static let scalingHeader = ["case", "paired speedup", "partition bound", "side-by-side slowdown",
-                                "partitions alone", "partitions side by side", "latest partition start",
-                                "rounds with a thread running 2+ partitions"]
+                                "FMA probe scaling", "partitions alone", "partitions side by side",
+                                "latest partition start", "rounds with a thread running 2+ partitions"]
 
     static func scalingRows(_ medians: [BenchmarkEntry]) -> [[String]] {
         medians.compactMap { e in
             guard let p = e.partition_profile else { return nil }
             let list = { (xs: [Double]) in xs.map { Fmt.time($0) }.joined(separator: ", ") }
             return [e.run_name, Fmt.factor(p.paired_speedup), Fmt.factor(p.balanced_bound), Fmt.factor(p.contention),
-                    list(p.alone_seconds), list(p.together_seconds), Fmt.time(p.start_seconds.max() ?? 0),
+                    p.probe_scaling.map(Fmt.factor) ?? "–", list(p.alone_seconds), list(p.together_seconds),
+                    Fmt.time(p.start_seconds.max() ?? 0),
                     "\(p.rounds_with_shared_thread) of \(p.rounds)"]
         }
     }

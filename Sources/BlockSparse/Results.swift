@@ -69,6 +69,10 @@ public struct PartitionProfile: Codable, Sendable, Equatable {
     public var start_seconds: [Double]
     /// Rounds in which one thread ran more than one partition.
     public var rounds_with_shared_thread: Int
+    /// Median over the same rounds of the FMA probe's speedup on the case's
+    /// threads over one thread (ideally the thread count): how much of the
+    /// cores this VM really had while the case ran. Nil in older files.
+    public var probe_scaling: Double?
 
     /// The speedup the partition allows if partitions ran side by side as fast as alone:
     /// sum of the alone times over the largest.

@@ -150,7 +150,7 @@ public final class SuiteRunner {
             for block in config.blocks where source.onlyBlock == nil || source.onlyBlock == block {
                 for s in sparsities {
                     for n in config.ns {
-                        // One comparison (same matrix, N and threads) after another: run() times each together.
+                        // One comparison (same matrix and N) after another: run() times each together.
                         for t in config.threads {
                             for format in config.formats {
                               if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
@@ -201,7 +201,7 @@ public final class SuiteRunner {
     }
 
     /// Runs every planned case in order. The cases of one comparison (same
-    /// matrix, N and thread count: BSR, CSR, dense, each partition strategy)
+    /// matrix and N: BSR, CSR, dense, each thread count and partition strategy)
     /// are verified one by one and then timed together in interleaved rounds
     /// (``measureInterleaved(_:_:)``), so a slow stretch of a shared machine
     /// falls on all of them and their speedups stay honest. Dense with more
@@ -273,7 +273,7 @@ public final class SuiteRunner {
 
     /// Cases with the same key compare with each other and are timed together.
     static func comparisonKey(_ c: PlannedCase) -> String {
-        "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)/\(c.threads)"
+        "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)"
     }
 
     /// The matrices of one (source, block, sparsity): BSR, CSR and dense forms
@@ -337,12 +337,12 @@ public final class SuiteRunner {
         switch c.format {
         case .dense:
             kernelName = "dense_f32_gemm__openblas"
-            DenseBaseline.setThreads(c.threads)
             partition = "openblas \(c.threads) thread\(c.threads == 1 ? "" : "s")"
-            let dense = group.dense!
+            let dense = group.dense!, threads = c.threads
             nonisolated(unsafe) var out = try DenseMatrix(zeros: m, n)
             out.values = [Float](repeating: .nan, count: out.values.count)
-            call = { try! DenseBaseline.multiply(dense, b, into: &out) }
+            // OpenBLAS's thread count is global: every call sets its own (a few ns).
+            call = { DenseBaseline.setThreads(threads); try! DenseBaseline.multiply(dense, b, into: &out) }
             result = { out }
         case .bsr, .csr:
             let format: SparseFormat = c.format == .bsr ? .bsr : .csr
@@ -455,11 +455,13 @@ public final class SuiteRunner {
         return entries
     }
 
-    /// Rounds of (1-thread run, traced threaded run, each partition alone),
-    /// back to back; see ``PartitionProfile``.
+    /// Rounds of (1-thread run, traced threaded run, each partition alone,
+    /// FMA probe on one thread and on the driver's threads), back to back;
+    /// see ``PartitionProfile``.
     public static func profile(_ driver: ParallelSpMM, serial: ParallelSpMM, rounds: Int = 9) -> PartitionProfile {
         let count = driver.partitionCount
-        var ratios: [Double] = [], shared = 0
+        let threads = max(1, min(driver.options.threads, count))
+        var ratios: [Double] = [], probeRatios: [Double] = [], shared = 0
         var alone = Array(repeating: [Double](), count: count)
         var together = alone, starts = alone
         serial.run(); driver.run()  // warm: pool threads awake, buffers in cache
@@ -479,11 +481,14 @@ public final class SuiteRunner {
                 driver.runPartitionAlone(p)
                 alone[p].append(Double(monotonicNanoseconds() - s) * 1e-9)
             }
+            // About 2 ms each: the cores the machine gave this round.
+            let single = MachinePeak.probeGFLOPS(threads: 1, iterations: 200_000)
+            if single > 0 { probeRatios.append(MachinePeak.probeGFLOPS(threads: threads, iterations: 200_000) / single) }
         }
         func median(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.sorted()[x.count / 2] }
         return PartitionProfile(rounds: rounds, paired_speedup: median(ratios), alone_seconds: alone.map(median),
                                 together_seconds: together.map(median), start_seconds: starts.map(median),
-                                rounds_with_shared_thread: shared)
+                                rounds_with_shared_thread: shared, probe_scaling: probeRatios.isEmpty ? nil : median(probeRatios))
     }
 
     /// The matrix, N and format of a case, whatever its thread count.

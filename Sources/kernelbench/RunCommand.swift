@@ -60,7 +60,7 @@ struct Run: ParsableCommand {
 
             Each case is verified against the Swift reference (a mismatch fails the case and the exit code), \
             then warmed up and repeated until both --repetitions and --min-time are met. The cases that \
-            compare (BSR, CSR, dense on one matrix, N and thread count) are timed together in interleaved \
+            compare (BSR, CSR, dense at every thread count, on one matrix and N) are timed together in interleaved \
             rounds, so a busy moment of the machine falls on all of them. Results (JSON in Google \
             Benchmark's schema, plus Markdown, HTML and CSV) are rewritten atomically as cases finish, so an \
             interrupted run keeps every completed case.

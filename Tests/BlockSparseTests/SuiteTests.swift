@@ -40,6 +40,7 @@ import Testing
         #expect(p.paired_speedup > 0 && p.contention > 0)
         #expect(p.balanced_bound >= 1 && p.balanced_bound <= Double(driver.partitionCount) + 1e-9)
         #expect((0...3).contains(p.rounds_with_shared_thread))
+        #expect((p.probe_scaling ?? 0) > 0)  // measured in the same rounds
         // The profiled product is still the verified one.
         let ref = try Reference(a, b)
         #expect(driver.result().values.withUnsafeBufferPointer { ref.verify($0, ld: 16) }.passed)
@@ -50,6 +51,13 @@ import Testing
         let i = try #require(report.benchmarks.firstIndex { $0.aggregate_name == "median" && $0.threads == 2 })
         report.benchmarks[i].partition_profile = p
         #expect(ReportRenderer.markdown(report).contains("## Thread scaling, taken apart"))
+        #expect(ReportRenderer.markdown(report).contains("| FMA probe scaling |"))
+        var older = p
+        older.probe_scaling = nil  // files from before the probe column: a dash, and they still decode
+        report.benchmarks[i].partition_profile = older
+        #expect(ReportRenderer.markdown(report).contains("| – |"))
+        #expect(try JSONDecoder().decode(BenchmarkReport.self, from: report.jsonData()).benchmarks[i].partition_profile == older)
+        report.benchmarks[i].partition_profile = p
         #expect(ReportRenderer.html(report).contains("<h2>Thread scaling, taken apart</h2>"))
         let decoded = try JSONDecoder().decode(BenchmarkReport.self, from: report.jsonData())
         #expect(decoded.benchmarks[i].partition_profile == p)
