@@ -70,7 +70,8 @@ public struct PartitionProfile: Codable, Sendable, Equatable {
     /// Rounds in which one thread ran more than one partition.
     public var rounds_with_shared_thread: Int
     /// Median over the same rounds of the FMA probe's speedup on the case's
-    /// threads over one thread (ideally the thread count): how much of the
+    /// threads over one thread (ideally the thread count; each probe runs
+    /// about 3 ms so that waking the workers costs little): how much of the
     /// cores this VM really had while the case ran. Nil in older files.
     public var probe_scaling: Double?
 

@@ -481,9 +481,10 @@ public final class SuiteRunner {
                 driver.runPartitionAlone(p)
                 alone[p].append(Double(monotonicNanoseconds() - s) * 1e-9)
             }
-            // About 2 ms each: the cores the machine gave this round.
-            let single = MachinePeak.probeGFLOPS(threads: 1, iterations: 200_000)
-            if single > 0 { probeRatios.append(MachinePeak.probeGFLOPS(threads: threads, iterations: 200_000) / single) }
+            // The cores the machine gave this round: about 3 ms per probe, so that
+            // waking the pool's workers (tens of us here) costs the ratio little.
+            let single = MachinePeak.probeGFLOPS(threads: 1, iterations: 2_000_000)
+            if single > 0 { probeRatios.append(MachinePeak.probeGFLOPS(threads: threads, iterations: 2_000_000) / single) }
         }
         func median(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.sorted()[x.count / 2] }
         return PartitionProfile(rounds: rounds, paired_speedup: median(ratios), alone_seconds: alone.map(median),
