@@ -40,18 +40,22 @@ public struct PartitionPlan: Sendable, Equatable {
         }
     }
 
-    /// Plans `workers` partitions of a product whose block rows cost `rowCosts`
-    /// and whose output has `n` columns, on `topology`'s nodes.
+    /// Plans the partitions of a product for `workers` threads, whose block
+    /// rows cost `rowCosts` and whose output has `n` columns, on `topology`'s
+    /// nodes.
     ///
     /// - Balanced: if the heaviest block row alone costs more than 1.25x a
     ///   worker's fair share, N is split (in halves, keeping slices at least 8
     ///   columns wide) until it does not or every worker has a slice; then the
-    ///   rows are cut into contiguous ranges whose prefix costs are closest to
-    ///   equal shares.
+    ///   rows are cut into `chunksPerWorker` contiguous ranges per worker whose
+    ///   prefix costs are closest to equal shares. concurrentPerform hands the
+    ///   chunks out as threads ask for them, so a worker that starts late or
+    ///   shares its core with other work takes fewer of them.
+    /// - Equal rows: one contiguous range of equal row count per worker.
     /// - Partitions are assigned to nodes in contiguous groups, proportionally
     ///   to each node's CPU count, so a node's partitions touch adjacent rows.
     public static func make(rowCosts: [Double], n: Int, workers: Int, strategy: PartitionStrategy,
-                            topology: Topology) -> PartitionPlan {
+                            topology: Topology, chunksPerWorker: Int = 1) -> PartitionPlan {
         let workers = max(1, workers)
         let total = rowCosts.reduce(0, +)
         var slices = 1
@@ -61,7 +65,8 @@ public struct PartitionPlan: Sendable, Equatable {
                 slices *= 2
             }
         }
-        let rowParts = max(1, (workers + slices - 1) / slices)
+        let chunks = strategy == .balanced ? max(1, chunksPerWorker) : 1
+        let rowParts = max(1, (workers + slices - 1) / slices) * chunks
         let rowRanges: [Range<Int>]
         switch strategy {
         case .equalRows: rowRanges = equalSplit(count: rowCosts.count, parts: rowParts)

@@ -408,8 +408,8 @@ public enum ReportRenderer {
     /// ``PartitionProfile``), shared by the Markdown and HTML reports.
     static let scalingIntro = "Each threaded case taken apart right after its timing, in rounds of (1-thread run, "
         + "threaded run, each partition alone) back to back. Paired speedup: median of the per-round ratios. "
-        + "Partition bound: the speedup the partition allows if partitions ran side by side as fast as alone "
-        + "(imbalance shows here). Side-by-side slowdown: a partition's time in the threaded run over its time "
+        + "Partition bound: the speedup the partition allows if partitions ran side by side as fast as alone, "
+        + "at most the thread count (imbalance shows here; balanced plans hand several chunks to each thread). Side-by-side slowdown: a partition's time in the threaded run over its time "
         + "alone (contention for the shared memory path, or a busy machine, shows here). FMA probe scaling: the "
         + "compute-only probe on the same threads over one thread, in the same rounds (below the thread count, "
         + "part of a core was taken by other work while the case ran)."

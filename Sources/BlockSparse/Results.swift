@@ -75,11 +75,14 @@ public struct PartitionProfile: Codable, Sendable, Equatable {
     /// cores this VM really had while the case ran. Nil in older files.
     public var probe_scaling: Double?
 
+    /// Threads the partitions ran on (nil in older files: one per partition).
+    public var threads: Int?
+
     /// The speedup the partition allows if partitions ran side by side as fast as alone:
-    /// sum of the alone times over the largest.
+    /// sum of the alone times over the largest, and at most the thread count.
     public var balanced_bound: Double {
         guard let worst = alone_seconds.max(), worst > 0 else { return 1 }
-        return alone_seconds.reduce(0, +) / worst
+        return min(alone_seconds.reduce(0, +) / worst, Double(threads ?? alone_seconds.count))
     }
 
     /// Median slowdown of a partition beside the others (together / alone).

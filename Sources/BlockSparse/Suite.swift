@@ -489,7 +489,8 @@ public final class SuiteRunner {
         func median(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.sorted()[x.count / 2] }
         return PartitionProfile(rounds: rounds, paired_speedup: median(ratios), alone_seconds: alone.map(median),
                                 together_seconds: together.map(median), start_seconds: starts.map(median),
-                                rounds_with_shared_thread: shared, probe_scaling: probeRatios.isEmpty ? nil : median(probeRatios))
+                                rounds_with_shared_thread: shared, probe_scaling: probeRatios.isEmpty ? nil : median(probeRatios),
+                                threads: threads)
     }
 
     /// The matrix, N and format of a case, whatever its thread count.

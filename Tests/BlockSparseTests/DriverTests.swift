@@ -30,6 +30,27 @@ import Testing
         #expect(narrow.columnSlices == 1)
     }
 
+    @Test func balancedPlansCutEachWorkersShareIntoChunks() {
+        let costs = (0..<64).map { Double(1 + ($0 * 37) % 11) }
+        let plan = PartitionPlan.make(rowCosts: costs, n: 64, workers: 2, strategy: .balanced, topology: oneNode,
+                                      chunksPerWorker: 4)
+        #expect(plan.partitions.count == 8 && plan.columnSlices == 1)
+        #expect(plan.imbalance < 1.25)  // whole rows of cost up to 11 in chunks of about 45
+        // Contiguous and in order: chunk k ends where chunk k + 1 starts.
+        let ranges = plan.partitions.map(\.blockRows)
+        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == 64)
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        // Equal rows stays one range per worker, the naive split it stands for.
+        #expect(PartitionPlan.make(rowCosts: costs, n: 64, workers: 2, strategy: .equalRows, topology: oneNode,
+                                   chunksPerWorker: 4).partitions.count == 2)
+        // The N split still answers to the workers, not the chunks: one heavy row
+        // among light ones is no reason to cut N into 8-column slices.
+        var heavy = [Double](repeating: 1, count: 64)
+        heavy[5] = 20
+        #expect(PartitionPlan.make(rowCosts: heavy, n: 64, workers: 2, strategy: .balanced, topology: oneNode,
+                                   chunksPerWorker: 4).columnSlices == 1)
+    }
+
     @Test func moreWorkersThanRowsGivesEmptyPartitions() {
         let plan = PartitionPlan.make(rowCosts: [1, 1], n: 4, workers: 5, strategy: .equalRows, topology: oneNode)
         #expect(plan.partitions.count == 2)
@@ -134,11 +155,18 @@ import Testing
         let kernel = try Kernel.select(.bsr, block: a.block, n: 16)
         let two = Topology(nodes: [[0, 1], [2, 3]])
         let replicated = try ParallelSpMM(.bsr(a), b, kernel: kernel,
-                                          options: DriverOptions(threads: 4, bPlacement: .replicated, topology: two))
+                                          options: DriverOptions(threads: 4, bPlacement: .replicated, topology: two,
+                                                                 chunksPerThread: 1))
         #expect(replicated.plan.partitions.map(\.node) == [0, 0, 1, 1])
         #expect(replicated.bufferNodes.filter { $0.0 == "B" }.map(\.1) == [0, 1])
         #expect(replicated.bufferNodes.filter { $0.0.hasPrefix("A[") }.map(\.1) == [0, 0, 1, 1])
         #expect(replicated.placement() == nil)  // a fake topology never claims real placement
+        // Chunks (the default, 4 per thread) stay in contiguous groups per node.
+        let chunked = try ParallelSpMM(.bsr(a), b, kernel: kernel,
+                                       options: DriverOptions(threads: 4, bPlacement: .replicated, topology: two))
+        #expect(chunked.plan.partitions.map(\.node) == Array(repeating: 0, count: 8) + Array(repeating: 1, count: 8))
+        #expect(chunked.bufferNodes.filter { $0.0.hasPrefix("A[") }.map(\.1)
+                == chunked.plan.partitions.map { Optional($0.node) })
         let interleaved = try ParallelSpMM(.bsr(a), b, kernel: kernel,
                                            options: DriverOptions(threads: 8, bPlacement: .interleaved,
                                                                   topology: Topology(nodes: [[0], [1], [2], [3]])))
