@@ -33,9 +33,9 @@ public struct DriverOptions: Sendable {
     /// chunks, handed out by concurrentPerform as threads become free: a
     /// worker that wakes late, or a core that other work holds for a while,
     /// then costs its share of the chunks, not a whole partition. 4: on the
-    /// 2-core VM (8x8 BSR, M = K = 4096, N = 64, 90%), 8 chunks beat 2 by up to
-    /// 1.19x in busy minutes and were within 2% otherwise; 16 were sometimes
-    /// slower.
+    /// 2-core VM (8x8 BSR, M = K = 4096, N = 64, 90%), 8 chunks against 2 ran
+    /// 0.98-1.68x (median 1.01x, above 1.05x in busy minutes); 16 were
+    /// sometimes slower than 2.
     public var chunksPerThread: Int
     /// Nil: replicated when every node's copy fits in a quarter of memory, else interleaved.
     public var bPlacement: BPlacement?
