@@ -415,7 +415,7 @@ public enum ReportRenderer {
         + "part of a core was taken by other work while the case ran)."
     static let scalingHeader = ["case", "paired speedup", "partition bound", "side-by-side slowdown",
                                 "FMA probe scaling", "partitions alone", "partitions side by side",
-                                "latest partition start", "rounds with a thread running 2+ partitions"]
+                                "latest thread start", "rounds with a thread running 2+ partitions"]
 
     static func scalingRows(_ medians: [BenchmarkEntry]) -> [[String]] {
         medians.compactMap { e in
@@ -423,7 +423,7 @@ public enum ReportRenderer {
             let list = { (xs: [Double]) in xs.map { Fmt.time($0) }.joined(separator: ", ") }
             return [e.run_name, Fmt.factor(p.paired_speedup), Fmt.factor(p.balanced_bound), Fmt.factor(p.contention),
                     p.probe_scaling.map(Fmt.factor) ?? "–", list(p.alone_seconds), list(p.together_seconds),
-                    Fmt.time(p.start_seconds.max() ?? 0),
+                    Fmt.time(p.latest_thread_start ?? p.start_seconds.max() ?? 0),
                     "\(p.rounds_with_shared_thread) of \(p.rounds)"]
         }
     }

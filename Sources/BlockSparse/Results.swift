@@ -77,6 +77,11 @@ public struct PartitionProfile: Codable, Sendable, Equatable {
 
     /// Threads the partitions ran on (nil in older files: one per partition).
     public var threads: Int?
+    /// Median over rounds of when the last thread to join started its first
+    /// partition (seconds from the start of the run): the pool's wake-up cost.
+    /// Nil in older files, where the latest partition start stands in (the
+    /// same thing with one partition per thread).
+    public var latest_thread_start: Double?
 
     /// The speedup the partition allows if partitions ran side by side as fast as alone:
     /// sum of the alone times over the largest, and at most the thread count.

@@ -461,7 +461,7 @@ public final class SuiteRunner {
     public static func profile(_ driver: ParallelSpMM, serial: ParallelSpMM, rounds: Int = 9) -> PartitionProfile {
         let count = driver.partitionCount
         let threads = max(1, min(driver.options.threads, count))
-        var ratios: [Double] = [], probeRatios: [Double] = [], shared = 0
+        var ratios: [Double] = [], probeRatios: [Double] = [], threadStarts: [Double] = [], shared = 0
         var alone = Array(repeating: [Double](), count: count)
         var together = alone, starts = alone
         serial.run(); driver.run()  // warm: pool threads awake, buffers in cache
@@ -476,6 +476,9 @@ public final class SuiteRunner {
                 together[t.partition].append(t.end - t.start)
                 starts[t.partition].append(t.start)
             }
+            // When the last thread to join began its first partition.
+            let firstStarts = Dictionary(traces.map { ($0.thread, $0.start) }, uniquingKeysWith: min)
+            if let latest = firstStarts.values.max() { threadStarts.append(latest) }
             for p in 0..<count {
                 let s = monotonicNanoseconds()
                 driver.runPartitionAlone(p)
@@ -490,7 +493,7 @@ public final class SuiteRunner {
         return PartitionProfile(rounds: rounds, paired_speedup: median(ratios), alone_seconds: alone.map(median),
                                 together_seconds: together.map(median), start_seconds: starts.map(median),
                                 rounds_with_shared_thread: shared, probe_scaling: probeRatios.isEmpty ? nil : median(probeRatios),
-                                threads: threads)
+                                threads: threads, latest_thread_start: threadStarts.isEmpty ? nil : median(threadStarts))
     }
 
     /// The matrix, N and format of a case, whatever its thread count.

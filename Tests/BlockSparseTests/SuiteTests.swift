@@ -41,6 +41,10 @@ import Testing
         #expect(p.balanced_bound >= 1 && p.balanced_bound <= Double(driver.partitionCount) + 1e-9)
         #expect((0...3).contains(p.rounds_with_shared_thread))
         #expect((p.probe_scaling ?? 0) > 0)  // measured in the same rounds
+        #expect(p.threads == 3)
+        // Seconds from the start of a run of this tiny product to the last thread's first partition.
+        let joined = try #require(p.latest_thread_start)
+        #expect(joined >= 0 && joined < 1)
         // The profiled product is still the verified one.
         let ref = try Reference(a, b)
         #expect(driver.result().values.withUnsafeBufferPointer { ref.verify($0, ld: 16) }.passed)
