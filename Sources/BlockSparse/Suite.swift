@@ -109,10 +109,6 @@ public final class SuiteRunner {
     public let peak: MachinePeak?
     public private(set) var report: BenchmarkReport
     public private(set) var failures: [String] = []
-    /// Median single-thread time of each sparse case timed so far, keyed by
-    /// ``serialKey(_:)``: the threaded case on the same matrix reuses it to
-    /// decide whether the work clears the dispatch threshold.
-    private var serialMedians: [String: Double] = [:]
     /// Called before a case runs and after it finishes.
     public var onProgress: ((SuiteProgress) -> Void)?
     /// Called after each case with the report so far (write it out here).
@@ -352,13 +348,11 @@ public final class SuiteRunner {
             var threads = c.threads
             if threads > 1 {
                 // Below a work threshold derived from the dispatch overhead, run
-                // serially. The single-thread time comes from the 1-thread case on
-                // this matrix when the suite timed it, else from a short measurement.
-                let t1 = try serialMedians[serialKey(c)] ?? {
-                    let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
-                    return BlockSparse.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
-                        .summary.median
-                }()
+                // serially. The single-thread time is a short measurement here: the
+                // 1-thread case of this matrix is timed later, in the same rounds.
+                let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
+                let t1 = BlockSparse.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
+                    .summary.median
                 let overhead = peak?.dispatchOverhead ?? MachinePeak.dispatchOverhead(threads: threads)
                 let choice = ParallelSpMM.threadsWorthUsing(threads, serialSeconds: t1, dispatchOverhead: overhead)
                 threads = choice.threads
@@ -415,7 +409,6 @@ public final class SuiteRunner {
         let c = p.planned, base = p.base
         guard let measurement else { return [base] }
         let summary = measurement.summary
-        if c.threads == 1 && c.format != .dense { serialMedians[serialKey(c)] = summary.median }
         var entries: [BenchmarkEntry] = []
         for (i, t) in measurement.perCall.enumerated() {
             var e = base
@@ -494,11 +487,6 @@ public final class SuiteRunner {
                                 together_seconds: together.map(median), start_seconds: starts.map(median),
                                 rounds_with_shared_thread: shared, probe_scaling: probeRatios.isEmpty ? nil : median(probeRatios),
                                 threads: threads, latest_thread_start: threadStarts.isEmpty ? nil : median(threadStarts))
-    }
-
-    /// The matrix, N and format of a case, whatever its thread count.
-    private func serialKey(_ c: PlannedCase) -> String {
-        "\(c.source)/\(c.block)/\(c.sparsity ?? -1)/\(c.n)/\(c.format.rawValue)"
     }
 
     private func fillRates(_ e: inout BenchmarkEntry, seconds: Double, useful: Double, effective: Double, bytes: Double,
