@@ -117,7 +117,7 @@ public final class ParallelSpMM: @unchecked Sendable {
         let rowPointers = a.rowPointers
         let plan = PartitionPlan.make(rowCosts: PartitionPlan.rowCosts(rowPointers: rowPointers, block: block, n: n),
                                   n: n, workers: max(1, options.threads), strategy: options.strategy,
-                                  topology: topology, chunksPerWorker: options.threads > 1 ? options.chunksPerThread : 1)
+                                  topology: topology, chunksPerWorker: options.chunksPerThread)
         let groups = plan.rowGroups
         let groupOfPartition = plan.partitions.map { p in groups.firstIndex(of: p.blockRows)! }
         self.plan = plan

@@ -47,8 +47,9 @@ public struct PartitionPlan: Sendable, Equatable {
     /// - Balanced: if the heaviest block row alone costs more than 1.25x a
     ///   worker's fair share, N is split (in halves, keeping slices at least 8
     ///   columns wide) until it does not or every worker has a slice; then the
-    ///   rows are cut into `chunksPerWorker` contiguous ranges per worker whose
-    ///   prefix costs are closest to equal shares. concurrentPerform hands the
+    ///   rows are cut into `chunksPerWorker` contiguous ranges per worker (one
+    ///   range for a single worker) whose prefix costs are closest to equal
+    ///   shares. concurrentPerform hands the
     ///   chunks out as threads ask for them, so a worker that starts late or
     ///   shares its core with other work takes fewer of them.
     /// - Equal rows: one contiguous range of equal row count per worker.
@@ -65,7 +66,8 @@ public struct PartitionPlan: Sendable, Equatable {
                 slices *= 2
             }
         }
-        let chunks = strategy == .balanced ? max(1, chunksPerWorker) : 1
+        // A single worker gets one range: more would make the driver fan out to threads it was not given.
+        let chunks = strategy == .balanced && workers > 1 ? max(1, chunksPerWorker) : 1
         let rowParts = max(1, (workers + slices - 1) / slices) * chunks
         let rowRanges: [Range<Int>]
         switch strategy {

@@ -40,6 +40,9 @@ import Testing
         let ranges = plan.partitions.map(\.blockRows)
         #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == 64)
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        // One worker, one range: chunks exist to share work between threads.
+        #expect(PartitionPlan.make(rowCosts: costs, n: 64, workers: 1, strategy: .balanced, topology: oneNode,
+                                   chunksPerWorker: 4).partitions.count == 1)
         // Equal rows stays one range per worker, the naive split it stands for.
         #expect(PartitionPlan.make(rowCosts: costs, n: 64, workers: 2, strategy: .equalRows, topology: oneNode,
                                    chunksPerWorker: 4).partitions.count == 2)
