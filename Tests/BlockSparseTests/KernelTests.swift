@@ -15,7 +15,10 @@ import Testing
     static func blockShapes(for kernel: Kernel) -> [BlockShape] {
         if kernel.format == .csr { return [shape(1, 1)] }
         if let b = kernel.block { return [b] }
-        return [shape(1, 1), shape(2, 3), shape(3, 5), shape(4, 4), shape(7, 2), shape(8, 1)]
+        // 12x12 and up: the AVX2 SpMV reads blocks of more than 8 rows slice by
+        // slice (12x12) or block by block (20x13: a partial last slice; 72x4: two bands).
+        return [shape(1, 1), shape(2, 3), shape(3, 5), shape(4, 4), shape(7, 2), shape(8, 1),
+                shape(12, 12), shape(20, 13), shape(72, 4)]
     }
 
     @Test(arguments: Kernel.all)

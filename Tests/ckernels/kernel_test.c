@@ -487,8 +487,10 @@ static const ccfg CSR_CFGS[] = {
     {1, 1, 1.0}, {37, 53, 0.3}, {20, 9, 1.0}, {13, 17, 0.0}, {64, 100, 0.1}, {5, 300, 0.5},
 };
 
-static const int32_t GENERIC_SHAPES[][2] = {{1, 1}, {2, 3}, {3, 5}, {4, 4},
-                                            {7, 2}, {8, 8}, {16, 16}};
+/* 12x12: taller than 8 rows, read slice by slice; 16x16, 20x13 (a partial
+ * last slice) and 72x4 (two bands): read block by block by the AVX2 SpMV. */
+static const int32_t GENERIC_SHAPES[][2] = {{1, 1}, {2, 3},   {3, 5},   {4, 4},  {7, 2},
+                                            {8, 8}, {12, 12}, {16, 16}, {20, 13}, {72, 4}};
 
 static void test_kernel(const kb_kernel_info *ki, tally *t) {
     int32_t ns[32];
