@@ -480,6 +480,13 @@ KB_INLINE void kb_spmv_out(const float *sums, int32_t cnt, float *y, int64_t ldy
     }
 }
 
+/* x[0], x[1], x[0], x[1] (x is only float-aligned: one 8-byte load). */
+KB_INLINE __m128 kb_x2(const float *x) {
+    double pair;
+    memcpy(&pair, x, sizeof pair);
+    return _mm_castpd_ps(_mm_set1_pd(pair));
+}
+
 /* One 8-row slice of one block (rr of its rows exist inside the block) times
  * the block's piece of x (cols of its cc columns exist), into t. */
 KB_INLINE void kb_spmv_slice(const int BR, __m256 t[8], const float *ab, const float *xb,
@@ -550,47 +557,69 @@ KB_INLINE void kb_bsr_spmv_row(const int BR, const int BC, const kb_bsr *a, int3
             kb_spmv_out(sums, kb_avx_min(8, rows - i0), yb + (int64_t)i0 * ldy, ldy, accumulate);
         }
     } else if (BC == 2 && BR == 2) {
-        /* [a00 a01 a10 a11] * [x0 x1 x0 x1], 4 chains */
-        __m128 s[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
-        for (int32_t p = p0; p < p1; p++) {
-            const int32_t j = cidx[p];
-            __m128 xv;
-            if (KB_COLS(j) == 2) {
-                double pair; /* x[2j], x[2j+1] as one 8-byte lane; memcpy: x is only float-aligned */
-                memcpy(&pair, x + 2 * j, sizeof pair);
-                xv = _mm_castpd_ps(_mm_set1_pd(pair));
-            } else xv = _mm_set_ps(0.f, x[2 * j], 0.f, x[2 * j]);
-            s[p & 3] = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), xv, s[p & 3]);
+        /* [a00 a01 a10 a11] * [x0 x1 x0 x1], 4 chains in registers (a chain
+         * indexed by p & 3 lived on the stack: a store-load round trip per
+         * block). Only the row's last block can be short of columns. */
+        int32_t pe = p1;
+        if (pe > p0 && KB_COLS(cidx[pe - 1]) < 2) pe--;
+        __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        int32_t p = p0;
+        for (; p + 4 <= pe; p += 4) {
+            s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), kb_x2(x + 2 * cidx[p]), s0);
+            s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 1) * 4), kb_x2(x + 2 * cidx[p + 1]), s1);
+            s2 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 2) * 4), kb_x2(x + 2 * cidx[p + 2]), s2);
+            s3 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 3) * 4), kb_x2(x + 2 * cidx[p + 3]), s3);
         }
-        const __m128 t = _mm_add_ps(_mm_add_ps(s[0], s[1]), _mm_add_ps(s[2], s[3]));
+        for (; p < pe; p++) s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), kb_x2(x + 2 * cidx[p]), s0);
+        if (pe < p1) {
+            const float x0 = x[2 * cidx[pe]];
+            s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + pe * 4), _mm_set_ps(0.f, x0, 0.f, x0), s1);
+        }
+        const __m128 t = _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3));
         const __m128 h = _mm_hadd_ps(t, t); /* [y0 y1 y0 y1] */
         _mm_store_ps(sums, h);
         kb_spmv_out(sums, rows, yb, ldy, accumulate);
     } else if (BC == 4 && (BR == 1 || BR == 4)) {
-        /* 4-column blocks: two block rows per ymm against [x x], 4 chains */
-        __m256 s[2][2] = {{_mm256_setzero_ps(), _mm256_setzero_ps()},
-                          {_mm256_setzero_ps(), _mm256_setzero_ps()}};
-        __m128 s1[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
-        for (int32_t p = p0; p < p1; p++) {
-            const int32_t j = cidx[p];
-            const int32_t cols = KB_COLS(j);
-            const __m128 xv = cols == 4 ? _mm_loadu_ps(x + 4 * j)
-                                        : _mm_maskload_ps(x + 4 * j, _mm256_castsi256_si128(kb_mask(cols)));
-            if (BR == 1) {
-                s1[p & 3] = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), xv, s1[p & 3]);
-            } else {
-                const __m256 xx = _mm256_set_m128(xv, xv);
-                s[p & 1][0] = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), xx, s[p & 1][0]);
-                s[p & 1][1] = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), xx, s[p & 1][1]);
-            }
-        }
+        /* 4-column blocks: two block rows per ymm against [x x]; 4 chains in
+         * registers. Only the row's last block can be short of columns. */
+        int32_t pe = p1;
+        if (pe > p0 && KB_COLS(cidx[pe - 1]) < 4) pe--;
+        const __m128 xlast = pe < p1 ? _mm_maskload_ps(x + 4 * cidx[pe], _mm256_castsi256_si128(
+                                                                            kb_mask(KB_COLS(cidx[pe]))))
+                                     : _mm_setzero_ps();
         if (BR == 1) {
-            const __m128 t = _mm_add_ps(_mm_add_ps(s1[0], s1[1]), _mm_add_ps(s1[2], s1[3]));
+            __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            int32_t p = p0;
+            for (; p + 4 <= pe; p += 4) {
+                s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), _mm_loadu_ps(x + 4 * cidx[p]), s0);
+                s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 1) * 4), _mm_loadu_ps(x + 4 * cidx[p + 1]), s1);
+                s2 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 2) * 4), _mm_loadu_ps(x + 4 * cidx[p + 2]), s2);
+                s3 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 3) * 4), _mm_loadu_ps(x + 4 * cidx[p + 3]), s3);
+            }
+            for (; p < pe; p++) s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), _mm_loadu_ps(x + 4 * cidx[p]), s0);
+            if (pe < p1) s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + pe * 4), xlast, s1);
+            const __m128 t = _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3));
             const __m128 h = _mm_hadd_ps(t, t);
             sums[0] = _mm_cvtss_f32(_mm_hadd_ps(h, h));
         } else {
-            const __m256 u0 = _mm256_add_ps(s[0][0], s[1][0]); /* rows 0 | 1 */
-            const __m256 u1 = _mm256_add_ps(s[0][1], s[1][1]); /* rows 2 | 3 */
+            __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00;
+            int32_t p = p0;
+            for (; p + 2 <= pe; p += 2) {
+                const __m256 x0 = _mm256_broadcast_ps((const __m128 *)(x + 4 * cidx[p]));
+                const __m256 x1 = _mm256_broadcast_ps((const __m128 *)(x + 4 * cidx[p + 1]));
+                s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), x0, s00);
+                s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), x0, s01);
+                s10 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 16), x1, s10);
+                s11 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 24), x1, s11);
+            }
+            for (; p < pe || p < p1; p++) {
+                const __m256 xx = p < pe ? _mm256_broadcast_ps((const __m128 *)(x + 4 * cidx[p]))
+                                         : _mm256_set_m128(xlast, xlast);
+                s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), xx, s00);
+                s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), xx, s01);
+            }
+            const __m256 u0 = _mm256_add_ps(s00, s10); /* rows 0 | 1 */
+            const __m256 u1 = _mm256_add_ps(s01, s11); /* rows 2 | 3 */
             const __m256 h = _mm256_hadd_ps(u0, u1); /* r0 r0 r2 r2 | r1 r1 r3 r3 */
             const __m256 h2 = _mm256_hadd_ps(h, h);  /* r0 r2 r0 r2 | r1 r3 r1 r3 */
             float t[8] __attribute__((aligned(32)));
