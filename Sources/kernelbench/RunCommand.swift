@@ -92,7 +92,7 @@ struct Run: ParsableCommand {
     @Option(help: "Columns N of B and C, comma-separated (e.g. 1,64).")
     var n: String?
 
-    @Option(help: "Thread counts, comma-separated; 'all' = the CPUs this process may use (e.g. 1,all).")
+    @Option(help: "Thread counts, comma-separated; 'all' = the CPUs this process may use (e.g. 1,all). More than that shares cores between threads (allowed, with a warning).")
     var threads: String?
 
     @Option(help: "Formats to run: bsr, csr, dense (comma-separated).")
@@ -151,6 +151,12 @@ struct Run: ParsableCommand {
         let paths = try outputPaths()
         let topology = Topology.detect()
         if let reason = topology.fallbackReason { note("kernelbench: NUMA: \(reason)") }
+        let oversubscribed = config.threads.filter { $0 > topology.cpuCount }
+        if !oversubscribed.isEmpty {
+            note("kernelbench: warning: --threads \(oversubscribed.map(String.init).joined(separator: ",")) is more than the "
+                 + "\(topology.cpuCount) CPU(s) this process may use: those cases share cores, so their speedups do not "
+                 + "measure scaling ('all' = \(topology.cpuCount)).")
+        }
 
         let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
         let cases = try runner.plan()

@@ -98,6 +98,17 @@ import Testing
         #expect(try run(args + ["--force"]).code == 0)
     }
 
+    @Test func moreThreadsThanCPUsWarns() throws {
+        let cpus = Topology.detect().cpuCount
+        let args = ["run", "--shape", "24x24", "--blocks", "4", "--sparsities", "0.5", "--n", "3", "--formats", "bsr",
+                    "--repetitions", "1", "--min-time", "0", "--output", "over/r.json", "--threads"]
+        let over = try run(args + ["1,\(cpus + 1)"])
+        #expect(over.code == 0, "\(over.err)")
+        #expect(over.err.contains("warning: --threads \(cpus + 1) is more than the \(cpus) CPU(s)"), "\(over.err)")
+        let fits = try run(args + ["1,all", "--force"])
+        #expect(fits.code == 0 && !fits.err.contains("is more than the"), "\(fits.err)")
+    }
+
     @Test func interruptSavesEveryCompletedCase() throws {
         let path = try #require(CLITests.binary)
         let p = Process()
