@@ -72,3 +72,14 @@ struct CLIFailure: Error {
 func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// Warns (once) about thread counts above the CPUs this process may use:
+/// such cases share cores, so their speedups do not measure scaling.
+func warnIfOversubscribed(_ counts: [Int], option: String) {
+    let cpus = Topology.detect().cpuCount
+    let over = counts.filter { $0 > cpus }
+    guard !over.isEmpty else { return }
+    note("kernelbench: warning: \(option) \(over.map(String.init).joined(separator: ",")) is more than the \(cpus) "
+         + "CPU(s) this process may use: those cases share cores, so their speedups do not measure scaling "
+         + "('all' = \(cpus)).")
+}

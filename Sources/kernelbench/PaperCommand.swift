@@ -147,6 +147,7 @@ struct Paper: ParsableCommand {
         config.blocks = try parsedBlocks()
         if let rounds { config.rounds = rounds }
         let timing = timingThreads ?? Topology.detect().cpuCount
+        warnIfOversubscribed([timing], option: "--timing-threads")
         config.timing_threads = timing > 1 ? timing : nil
         if let hiddenFraction { config.hidden_fraction = hiddenFraction }
         if let outputFraction { config.output_fraction = outputFraction }

@@ -151,12 +151,7 @@ struct Run: ParsableCommand {
         let paths = try outputPaths()
         let topology = Topology.detect()
         if let reason = topology.fallbackReason { note("kernelbench: NUMA: \(reason)") }
-        let oversubscribed = config.threads.filter { $0 > topology.cpuCount }
-        if !oversubscribed.isEmpty {
-            note("kernelbench: warning: --threads \(oversubscribed.map(String.init).joined(separator: ",")) is more than the "
-                 + "\(topology.cpuCount) CPU(s) this process may use: those cases share cores, so their speedups do not "
-                 + "measure scaling ('all' = \(topology.cpuCount)).")
-        }
+        warnIfOversubscribed(config.threads, option: "--threads")
 
         let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
         let cases = try runner.plan()
