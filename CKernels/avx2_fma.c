@@ -65,6 +65,7 @@
 #ifndef KB_SPMV_BAND
 #define KB_SPMV_BAND 64
 #endif
+_Static_assert(KB_SPMV_BAND % 8 == 0 && KB_SPMV_BAND > 0, "KB_SPMV_BAND must be a positive multiple of 8");
 
 /* A scheduling boundary between the kk steps of the inner loop: without it
  * the compiler interleaves the next step's loads with this step's FMAs and
@@ -304,9 +305,11 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
              * paired, 8x8 1.09-1.16x at 90% and 1.16-1.22x at 50-70%, 16x16
              * 1.03-1.09x, 4x4 0.97-1.13x; LeNet's 300 x 784 (A in cache)
              * 0.98-1.00x. */
-            const char *next = (const char *)(a->values + (int64_t)(q0 + nfull) * bstride);
+            /* (formed as an integer: the address may lie past the end of A) */
+            const uintptr_t next = (uintptr_t)(a->values + (int64_t)q0 * bstride)
+                                   + (uintptr_t)nfull * (uintptr_t)bstride * sizeof(float);
             for (int off = 0; off < G * BR * BC * (int)sizeof(float); off += 64)
-                _mm_prefetch(next + off, _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + (uintptr_t)off), _MM_HINT_T0);
         }
         kb_bsr_cols(BR, R, NV, S, r, rows, cc, a->values + (int64_t)q0 * bstride, bstride,
                     a->col_idx + q0, nfull, tail_cols, b, ldb, cb, ldc, n,
@@ -484,20 +487,21 @@ KB_INLINE void kb_spmv_out(const float *sums, int32_t cnt, float *y, int64_t ldy
 }
 
 /* Prefetch `lines` cache lines of A KB_SPMV_PF_BYTES ahead of p, called once
- * per `lines` * 64 bytes of A consumed, in the SpMV loops over blocks of 1-16
- * values (a prefetch never faults, so running past the end is harmless).
- * Their index and address work per 16-64 bytes left the hardware prefetchers
- * behind: from memory they ran at 35-63% of the triad. Zen 4, M = K = 4096,
+ * per `lines` * 64 bytes of A consumed, in the SpMV loops over blocks of 4-16
+ * values (the address is formed as an integer, and a prefetch never faults,
+ * so running past the end of A is harmless). Their index and address work
+ * per 16-64 bytes left the hardware prefetchers behind: from memory they ran
+ * at 35-69% of the triad. Zen 4, M = K = 4096,
  * paired: at 50% sparsity (A 33.5 MB, from memory) 2x2 1.28x, 1x4 1.34x,
  * 4x4 1.18-1.21x, 4x1 1.36x, 8x1 1.18-1.27x, 16x1 1.11-1.15x; at 70% 1.17-1.50x;
  * at 90% (A 6.7 MB, served from L3 between calls) the extra loads cost
- * 0.97-0.99x (2x2, 1x4, 4x1, 16x1), 0.91-0.94x (4x4) and 0.85-0.87x (8x1).
+ * 0.96-0.99x (2x2, 1x4, 4x1, 16x1), 0.91-0.94x (4x4) and 0.85-0.87x (8x1).
  * 2 and 8 KB ahead ran 1.22-1.26x, 1 line per 128-256 bytes of 8x1 and
  * 16x1 blocks 0.99-1.06x, an index prefetch added nothing. */
 KB_INLINE void kb_spmv_prefetch(const float *p, const int lines) {
 #pragma GCC unroll 4
     for (int l = 0; l < lines; l++)
-        _mm_prefetch((const char *)p + KB_SPMV_PF_BYTES + 64 * l, _MM_HINT_T0);
+        _mm_prefetch((const char *)((uintptr_t)p + KB_SPMV_PF_BYTES + 64 * (uintptr_t)l), _MM_HINT_T0);
 }
 
 /* x[0], x[1], x[0], x[1] (x is only float-aligned: one 8-byte load). */
@@ -505,6 +509,12 @@ KB_INLINE __m128 kb_x2(const float *x) {
     double pair;
     memcpy(&pair, x, sizeof pair);
     return _mm_castpd_ps(_mm_set1_pd(pair));
+}
+
+/* x[0..4) in both halves (x is only float-aligned: an unaligned load). */
+KB_INLINE __m256 kb_x4x2(const float *x) {
+    const __m128 v = _mm_loadu_ps(x);
+    return _mm256_set_m128(v, v);
 }
 
 /* One 8-row slice of one block (rr of its rows exist inside the block) times
@@ -630,15 +640,15 @@ KB_INLINE void kb_bsr_spmv_row(const int BR, const int BC, const kb_bsr *a, int3
             int32_t p = p0;
             for (; p + 2 <= pe; p += 2) {
                 kb_spmv_prefetch(vals + p * 16, 2);
-                const __m256 x0 = _mm256_broadcast_ps((const __m128 *)(x + 4 * cidx[p]));
-                const __m256 x1 = _mm256_broadcast_ps((const __m128 *)(x + 4 * cidx[p + 1]));
+                const __m256 x0 = kb_x4x2(x + 4 * cidx[p]);
+                const __m256 x1 = kb_x4x2(x + 4 * cidx[p + 1]);
                 s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), x0, s00);
                 s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), x0, s01);
                 s10 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 16), x1, s10);
                 s11 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 24), x1, s11);
             }
             for (; p < pe || p < p1; p++) {
-                const __m256 xx = p < pe ? _mm256_broadcast_ps((const __m128 *)(x + 4 * cidx[p]))
+                const __m256 xx = p < pe ? kb_x4x2(x + 4 * cidx[p])
                                          : _mm256_set_m128(xlast, xlast);
                 s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), xx, s00);
                 s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), xx, s01);
@@ -659,12 +669,14 @@ KB_INLINE void kb_bsr_spmv_row(const int BR, const int BC, const kb_bsr *a, int3
          * Larger blocks would then be read in strided pieces (halves of 16x16
          * blocks, quarters of 32x32), which the hardware prefetchers follow
          * badly: they are taken block by block instead, all slices of a block
-         * (bands of up to KB_SPMV_BAND rows) before the next block, the
-         * accumulators kept in L1 between blocks, so A streams front to back.
-         * Zen 4, M = K = 4096, paired: 16x16 2.2x at 50% sparsity (A from
-         * memory) and 1.2x at 90% (A in L3), 32x32 1.3-2.2x and 1.1x, generic
-         * 24x24 and 40x40 1.8-2.1x and 0.88-0.97x; 10x10 and 12x12 blocks ran
-         * 0.56-0.74x block by block at 90% and stay on slices. */
+         * before the next block, the accumulators kept in L1 between blocks,
+         * so A streams front to back (blocks of more than KB_SPMV_BAND rows:
+         * once per band of that many rows, each band a contiguous piece of
+         * every block). Zen 4, M = K = 4096, paired, median per-round speedup
+         * at 50% sparsity (A from memory) and 90% (A in L3): 16x16 2.06x and
+         * 1.18x, 32x32 2.18x and 0.93x, generic 24x24 2.34x and 1.11x, 40x40
+         * 1.96x and 1.02x; 10x10 and 12x12 blocks ran 0.56-0.74x block by
+         * block at 90% and stay on slices. */
         const int32_t nv = (cc + 7) / 8;
         const int32_t crem = cc - 8 * (nv - 1); /* lanes of the last vector of a row */
         const __m256i arow_mask = kb_mask(crem);

@@ -470,6 +470,7 @@ static const bcfg BSR_CFGS[] = {
     {6, 2, 1, 3, 2, 3, 0.35}, /* block row 1 empty, edge column present */
     {1, 1, 1, 1, 1, 1, 1.0},  /* 1 x 1 matrix inside one block */
     {2, 7, 1, 4, 1, 5, 0.6},
+    {2, 9, 0, 1, 1, 1, 1.0},  /* 8 full blocks per row (unrolled SpMV loops), then a one-wide one */
 };
 
 static int32_t trim(int32_t blocks, int32_t size, int num, int den) {
