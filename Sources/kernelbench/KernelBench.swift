@@ -75,11 +75,11 @@ func note(_ text: String) {
 
 /// Warns (once) about thread counts above the CPUs this process may use:
 /// such cases share cores, so their speedups do not measure scaling.
-func warnIfOversubscribed(_ counts: [Int], option: String) {
+/// `hint` ends the message (how to ask for exactly the usable CPUs).
+func warnIfOversubscribed(_ counts: [Int], option: String, hint: String) {
     let cpus = Topology.detect().cpuCount
     let over = counts.filter { $0 > cpus }
     guard !over.isEmpty else { return }
     note("kernelbench: warning: \(option) \(over.map(String.init).joined(separator: ",")) is more than the \(cpus) "
-         + "CPU(s) this process may use: those cases share cores, so their speedups do not measure scaling "
-         + "('all' = \(cpus)).")
+         + "CPU(s) this process may use: those cases share cores, so their speedups do not measure scaling (\(hint)).")
 }

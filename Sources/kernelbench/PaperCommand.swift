@@ -85,7 +85,7 @@ struct Paper: ParsableCommand {
     var threads: Int?
 
     @Option(name: .customLong("timing-threads"),
-            help: "Also time inference at this many threads (default: the CPUs this process may use; 1 = one-thread timings only).")
+            help: "Also time inference at this many threads (default: the CPUs this process may use; 1 = one-thread timings only; more than the CPUs shares cores, with a warning).")
     var timingThreads: Int?
 
     @Flag(help: "Only re-render results.md and report.html (and re-judge the claims) from the results.json in --output; no training.")
@@ -147,7 +147,7 @@ struct Paper: ParsableCommand {
         config.blocks = try parsedBlocks()
         if let rounds { config.rounds = rounds }
         let timing = timingThreads ?? Topology.detect().cpuCount
-        warnIfOversubscribed([timing], option: "--timing-threads")
+        warnIfOversubscribed([timing], option: "--timing-threads", hint: "leave it out for all of them")
         config.timing_threads = timing > 1 ? timing : nil
         if let hiddenFraction { config.hidden_fraction = hiddenFraction }
         if let outputFraction { config.output_fraction = outputFraction }

@@ -107,6 +107,10 @@ import Testing
         #expect(over.err.contains("warning: --threads \(cpus + 1) is more than the \(cpus) CPU(s)"), "\(over.err)")
         let fits = try run(args + ["1,all", "--force"])
         #expect(fits.code == 0 && !fits.err.contains("is more than the"), "\(fits.err)")
+        // paper warns before it reads the data (missing here, so it then stops with an error).
+        let paper = try run(["paper", "--timing-threads", "\(cpus + 1)", "--data", "no-such-dir", "--output", "paper-out"])
+        #expect(paper.code != 0 && !paper.err.contains("Fatal error"), "\(paper.err)")
+        #expect(paper.err.contains("warning: --timing-threads \(cpus + 1) is more than the \(cpus) CPU(s)"), "\(paper.err)")
     }
 
     @Test func interruptSavesEveryCompletedCase() throws {
