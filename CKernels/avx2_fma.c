@@ -517,6 +517,35 @@ KB_INLINE __m256 kb_x4x2(const float *x) {
     return _mm256_set_m128(v, v);
 }
 
+/* The 4-lane sum over blocks [p0, p1) of 4-value blocks (2x2: BR = 2,
+ * x pairs [x0 x1 x0 x1]; 1x4: BR = 1, x quads) against x, for a matrix of k
+ * columns: only the row's last block can be short of columns. */
+KB_INLINE __m128 kb_spmv_quads(const int BR, const float *vals, const int32_t *cidx, int32_t p0,
+                               int32_t p1, const float *x, int32_t k) {
+    const int32_t w = BR == 2 ? 2 : 4; /* block columns */
+#define KB_XQ(j) (BR == 2 ? kb_x2(x + 2 * (j)) : _mm_loadu_ps(x + 4 * (j)))
+    int32_t pe = p1;
+    if (pe > p0 && k - cidx[pe - 1] * w < w) pe--;
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int32_t p = p0;
+    for (; p + 4 <= pe; p += 4) {
+        kb_spmv_prefetch(vals + p * 4, 1);
+        s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), KB_XQ(cidx[p]), s0);
+        s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 1) * 4), KB_XQ(cidx[p + 1]), s1);
+        s2 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 2) * 4), KB_XQ(cidx[p + 2]), s2);
+        s3 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 3) * 4), KB_XQ(cidx[p + 3]), s3);
+    }
+    for (; p < pe; p++) s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), KB_XQ(cidx[p]), s0);
+#undef KB_XQ
+    if (pe < p1) { /* the short last block: its missing columns' x are 0 */
+        const float *xb = x + (int64_t)cidx[pe] * w;
+        const __m128 xv = BR == 2 ? _mm_set_ps(0.f, xb[0], 0.f, xb[0])
+                                  : _mm_maskload_ps(xb, _mm256_castsi256_si128(kb_mask(k - cidx[pe] * w)));
+        s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + pe * 4), xv, s1);
+    }
+    return _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3));
+}
+
 /* One 8-row slice of one block (rr of its rows exist inside the block) times
  * the block's piece of x (cols of its cc columns exist), into t. */
 KB_INLINE void kb_spmv_slice(const int BR, __m256 t[8], const float *ab, const float *xb,
@@ -588,79 +617,47 @@ KB_INLINE void kb_bsr_spmv_row(const int BR, const int BC, const kb_bsr *a, int3
             }
             kb_spmv_out(sums, kb_avx_min(8, rows - i0), yb + (int64_t)i0 * ldy, ldy, accumulate);
         }
-    } else if (BC == 2 && BR == 2) {
-        /* [a00 a01 a10 a11] * [x0 x1 x0 x1], 4 chains in registers (a chain
-         * indexed by p & 3 lived on the stack: a store-load round trip per
-         * block). Only the row's last block can be short of columns. */
-        int32_t pe = p1;
-        if (pe > p0 && KB_COLS(cidx[pe - 1]) < 2) pe--;
-        __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        int32_t p = p0;
-        for (; p + 4 <= pe; p += 4) {
-            kb_spmv_prefetch(vals + p * 4, 1);
-            s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), kb_x2(x + 2 * cidx[p]), s0);
-            s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 1) * 4), kb_x2(x + 2 * cidx[p + 1]), s1);
-            s2 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 2) * 4), kb_x2(x + 2 * cidx[p + 2]), s2);
-            s3 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 3) * 4), kb_x2(x + 2 * cidx[p + 3]), s3);
-        }
-        for (; p < pe; p++) s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), kb_x2(x + 2 * cidx[p]), s0);
-        if (pe < p1) {
-            const float x0 = x[2 * cidx[pe]];
-            s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + pe * 4), _mm_set_ps(0.f, x0, 0.f, x0), s1);
-        }
-        const __m128 t = _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3));
-        const __m128 h = _mm_hadd_ps(t, t); /* [y0 y1 y0 y1] */
-        _mm_store_ps(sums, h);
+    } else if ((BC == 2 && BR == 2) || (BC == 4 && BR == 1)) {
+        /* Blocks of 4 values: 2x2 as [a00 a01 a10 a11] * [x0 x1 x0 x1], 1x4 as a
+         * row piece * x[4j..4j+4), 4 chains in registers (a chain indexed by
+         * p & 3 lived on the stack: a store-load round trip per block). */
+        const __m128 t = kb_spmv_quads(BR, vals, cidx, p0, p1, x, a->k);
+        const __m128 h = _mm_hadd_ps(t, t); /* 2x2: [y0 y1 y0 y1] */
+        if (BR == 2) _mm_store_ps(sums, h);
+        else sums[0] = _mm_cvtss_f32(_mm_hadd_ps(h, h));
         kb_spmv_out(sums, rows, yb, ldy, accumulate);
-    } else if (BC == 4 && (BR == 1 || BR == 4)) {
-        /* 4-column blocks: two block rows per ymm against [x x]; 4 chains in
+    } else if (BC == 4 && BR == 4) {
+        /* 4x4 blocks: two block rows per ymm against [x x], 4 chains in
          * registers. Only the row's last block can be short of columns. */
         int32_t pe = p1;
         if (pe > p0 && KB_COLS(cidx[pe - 1]) < 4) pe--;
         const __m128 xlast = pe < p1 ? _mm_maskload_ps(x + 4 * cidx[pe], _mm256_castsi256_si128(
                                                                             kb_mask(KB_COLS(cidx[pe]))))
                                      : _mm_setzero_ps();
-        if (BR == 1) {
-            __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            int32_t p = p0;
-            for (; p + 4 <= pe; p += 4) {
-                kb_spmv_prefetch(vals + p * 4, 1);
-                s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), _mm_loadu_ps(x + 4 * cidx[p]), s0);
-                s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 1) * 4), _mm_loadu_ps(x + 4 * cidx[p + 1]), s1);
-                s2 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 2) * 4), _mm_loadu_ps(x + 4 * cidx[p + 2]), s2);
-                s3 = _mm_fmadd_ps(_mm_loadu_ps(vals + (p + 3) * 4), _mm_loadu_ps(x + 4 * cidx[p + 3]), s3);
-            }
-            for (; p < pe; p++) s0 = _mm_fmadd_ps(_mm_loadu_ps(vals + p * 4), _mm_loadu_ps(x + 4 * cidx[p]), s0);
-            if (pe < p1) s1 = _mm_fmadd_ps(_mm_loadu_ps(vals + pe * 4), xlast, s1);
-            const __m128 t = _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3));
-            const __m128 h = _mm_hadd_ps(t, t);
-            sums[0] = _mm_cvtss_f32(_mm_hadd_ps(h, h));
-        } else {
-            __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00;
-            int32_t p = p0;
-            for (; p + 2 <= pe; p += 2) {
-                kb_spmv_prefetch(vals + p * 16, 2);
-                const __m256 x0 = kb_x4x2(x + 4 * cidx[p]);
-                const __m256 x1 = kb_x4x2(x + 4 * cidx[p + 1]);
-                s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), x0, s00);
-                s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), x0, s01);
-                s10 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 16), x1, s10);
-                s11 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 24), x1, s11);
-            }
-            for (; p < pe || p < p1; p++) {
-                const __m256 xx = p < pe ? kb_x4x2(x + 4 * cidx[p])
-                                         : _mm256_set_m128(xlast, xlast);
-                s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), xx, s00);
-                s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), xx, s01);
-            }
-            const __m256 u0 = _mm256_add_ps(s00, s10); /* rows 0 | 1 */
-            const __m256 u1 = _mm256_add_ps(s01, s11); /* rows 2 | 3 */
-            const __m256 h = _mm256_hadd_ps(u0, u1); /* r0 r0 r2 r2 | r1 r1 r3 r3 */
-            const __m256 h2 = _mm256_hadd_ps(h, h);  /* r0 r2 r0 r2 | r1 r3 r1 r3 */
-            float t[8] __attribute__((aligned(32)));
-            _mm256_store_ps(t, h2);
-            sums[0] = t[0]; sums[1] = t[4]; sums[2] = t[1]; sums[3] = t[5];
+        __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00;
+        int32_t p = p0;
+        for (; p + 2 <= pe; p += 2) {
+            kb_spmv_prefetch(vals + p * 16, 2);
+            const __m256 x0 = kb_x4x2(x + 4 * cidx[p]);
+            const __m256 x1 = kb_x4x2(x + 4 * cidx[p + 1]);
+            s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), x0, s00);
+            s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), x0, s01);
+            s10 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 16), x1, s10);
+            s11 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 24), x1, s11);
         }
+        for (; p < pe || p < p1; p++) {
+            const __m256 xx = p < pe ? kb_x4x2(x + 4 * cidx[p])
+                                     : _mm256_set_m128(xlast, xlast);
+            s00 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16), xx, s00);
+            s01 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + p * 16 + 8), xx, s01);
+        }
+        const __m256 u0 = _mm256_add_ps(s00, s10); /* rows 0 | 1 */
+        const __m256 u1 = _mm256_add_ps(s01, s11); /* rows 2 | 3 */
+        const __m256 h = _mm256_hadd_ps(u0, u1); /* r0 r0 r2 r2 | r1 r1 r3 r3 */
+        const __m256 h2 = _mm256_hadd_ps(h, h);  /* r0 r2 r0 r2 | r1 r3 r1 r3 */
+        float t[8] __attribute__((aligned(32)));
+        _mm256_store_ps(t, h2);
+        sums[0] = t[0]; sums[1] = t[4]; sums[2] = t[1]; sums[3] = t[5];
         kb_spmv_out(sums, rows, yb, ldy, accumulate);
     } else {
         /* Row dot products (any shape), 8 rows per slice. Blocks of fewer
