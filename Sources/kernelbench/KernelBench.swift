@@ -75,9 +75,9 @@ func note(_ text: String) {
 
 /// Warns (once) about thread counts above the CPUs this process may use:
 /// such cases share cores, so their speedups do not measure scaling.
-/// `hint` ends the message (how to ask for exactly the usable CPUs).
-func warnIfOversubscribed(_ counts: [Int], option: String, hint: String) {
-    let cpus = Topology.detect().cpuCount
+/// `cpus` is the usable CPU count the caller detected; `hint` ends the
+/// message (how to ask for exactly the usable CPUs).
+func warnIfOversubscribed(_ counts: [Int], cpus: Int, option: String, hint: String) {
     let over = counts.filter { $0 > cpus }
     guard !over.isEmpty else { return }
     note("kernelbench: warning: \(option) \(over.map(String.init).joined(separator: ",")) is more than the \(cpus) "

@@ -141,13 +141,14 @@ struct Paper: ParsableCommand {
             note("paper: re-rendered \(files.joined(separator: ", "))")
             return
         }
-        let threadCount = threads ?? Topology.detect().cpuCount
+        let cpus = Topology.detect().cpuCount
+        let threadCount = threads ?? cpus
         var config = quick ? StudyConfig.quickMode(dataDirectory: data, threads: threadCount)
             : StudyConfig.full(dataDirectory: data, threads: threadCount)
         config.blocks = try parsedBlocks()
         if let rounds { config.rounds = rounds }
-        let timing = timingThreads ?? Topology.detect().cpuCount
-        warnIfOversubscribed([timing], option: "--timing-threads", hint: "leave it out for all of them")
+        let timing = timingThreads ?? cpus
+        warnIfOversubscribed([timing], cpus: cpus, option: "--timing-threads", hint: "leave it out for all of them")
         config.timing_threads = timing > 1 ? timing : nil
         if let hiddenFraction { config.hidden_fraction = hiddenFraction }
         if let outputFraction { config.output_fraction = outputFraction }

@@ -151,7 +151,7 @@ struct Run: ParsableCommand {
         let paths = try outputPaths()
         let topology = Topology.detect()
         if let reason = topology.fallbackReason { note("kernelbench: NUMA: \(reason)") }
-        warnIfOversubscribed(config.threads, option: "--threads", hint: "'all' = \(topology.cpuCount)")
+        warnIfOversubscribed(config.threads, cpus: topology.cpuCount, option: "--threads", hint: "'all' = \(topology.cpuCount)")
 
         let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
         let cases = try runner.plan()
