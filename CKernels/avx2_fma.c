@@ -16,7 +16,8 @@
  *     sets, so there are always >= 8 independent FMA chains (4-cycle latency
  *     x 2 FMA pipes). No software prefetch of B: the hardware prefetchers
  *     do better (removing it sped every shape up, see the commit that did).
- *     Short ranges prefetch the next range's A values (kb_bsr_range).
+ *     Short ranges prefetch the next range's A values (kb_bsr_range), and
+ *     the SpMV loops over small blocks prefetch A (kb_spmv_prefetch).
  *   - Edges: the partial last block column (k % c != 0) is always the last
  *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
  *     B rows >= k are never read. Rows >= m are computed from the zero padding
@@ -53,9 +54,10 @@
 #define KB_MAX_S 4
 #define KB_MAX_R 8
 #define KB_MAX_NV 8
-/* SpMV row-dot path: blocks of at least KB_SPMV_BLOCKWISE values and more
- * than 8 rows are read block by block, in bands of KB_SPMV_BAND rows (a
- * multiple of 8). */
+/* SpMV: the loops over blocks of 4-16 values prefetch A KB_SPMV_PF_BYTES
+ * ahead (kb_spmv_prefetch); in the row-dot path, blocks of at least
+ * KB_SPMV_BLOCKWISE values and more than 8 rows are read block by block, in
+ * bands of KB_SPMV_BAND rows (a multiple of 8). */
 #ifndef KB_SPMV_PF_BYTES
 #define KB_SPMV_PF_BYTES 4096
 #endif
