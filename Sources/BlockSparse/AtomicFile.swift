@@ -10,13 +10,24 @@ import Glibc
 /// fsync'ed, then renamed over the target), creating the folder if needed.
 /// - Throws: ``InputError`` naming the path.
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let dir = (path as NSString).deletingLastPathComponent
-    if !dir.isEmpty {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw InputError(source: path, "cannot create folder \(dir): \(error.localizedDescription)")
-        }
-    }
+    try createFolder(of: path)
     try AtomicFile.write(path: path) { try $0.append(data) }
+}
+
+/// Proves before any long work that `path` can be written: creates its
+/// folder if needed and a temporary file beside it, removed at once.
+/// - Throws: ``InputError`` naming the path.
+public func checkWritable(_ path: String) throws {
+    try createFolder(of: path)
+    try AtomicFile(path: path).abandon()
+}
+
+private func createFolder(of path: String) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    guard !dir.isEmpty else { return }
+    do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+        throw InputError(source: path, "cannot create folder \(dir): \(error.localizedDescription)")
+    }
 }
 
 /// The one overwrite rule of every command that writes files: an existing
@@ -49,7 +60,7 @@ final class AtomicFile {
         }
     }
 
-    private init(path: String) throws {
+    fileprivate init(path: String) throws {
         self.path = path
         let directory: String, name: Substring
         if let slash = path.lastIndex(of: "/") {
@@ -125,7 +136,7 @@ final class AtomicFile {
         }
     }
 
-    private func abandon() {
+    fileprivate func abandon() {
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporaryPath)
     }

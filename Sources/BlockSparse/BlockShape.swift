@@ -7,10 +7,13 @@ public struct BlockShape: Hashable, Sendable, CustomStringConvertible, Codable {
     public let rows: Int
     public let cols: Int
 
-    /// Creates a block shape; both sides must be at least 1.
+    /// The longest side a block may have.
+    public static let maxSide = 4096
+
+    /// Creates a block shape; both sides must be in 1...``maxSide``.
     /// - Throws: ``MatrixError/invalidBlockShape(rows:cols:)``.
     public init(rows: Int, cols: Int) throws {
-        guard rows >= 1, cols >= 1, rows <= 4096, cols <= 4096 else {
+        guard rows >= 1, cols >= 1, rows <= Self.maxSide, cols <= Self.maxSide else {
             throw MatrixError.invalidBlockShape(rows: rows, cols: cols)
         }
         self.rows = rows

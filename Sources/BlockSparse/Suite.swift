@@ -70,9 +70,13 @@ public struct SuiteConfig: Sendable {
         return "\(format.rawValue)/\(source)/b\(block)/\(s)/n\(n)/threads:\(threads)" + suffix
     }
 
-    static func percentLabel(_ s: Double) -> String {
-        let p = s * 100
-        return p == p.rounded() ? String(Int(p)) : String(format: "%.1f", p)
+    /// A sparsity as a percentage for names and tables: 90, 99.5, 99.91
+    /// (up to four decimals, trailing zeros dropped).
+    public static func percentLabel(_ s: Double) -> String {
+        var text = String(format: "%.4f", s * 100)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text == "-0" ? "0" : text
     }
 }
 
@@ -150,8 +154,9 @@ public final class SuiteRunner {
                         for t in config.threads {
                             for format in config.formats {
                               if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
-                              // Strategies only differ for threaded sparse cases.
-                              let strategies = (t > 1 && format != .dense) ? config.strategies : [config.strategies[0]]
+                              // Strategies only differ for threaded sparse cases; the
+                              // others run once, named without a strategy.
+                              let strategies = (t > 1 && format != .dense) ? config.strategies : [.balanced]
                               for strategy in strategies {
                                 let name = SuiteConfig.caseName(format: format, source: source.label, block: block,
                                                                 sparsity: s, n: n, threads: t, strategy: strategy)
@@ -293,6 +298,13 @@ public final class SuiteRunner {
                                                      distribution: dist, seed: config.seed))
             fill = nil
             distribution = dist.rawValue
+            let target = c.sparsity ?? 0
+            let grid = bsr.blockRowCount * bsr.blockColCount, achieved = bsr.blockSparsity
+            if abs(achieved - target) > 0.01 {
+                onNotice?("warning: \(source.label) with \(c.block) blocks has \(grid) block(s): block sparsity "
+                          + "\(SuiteConfig.percentLabel(achieved))% instead of the \(SuiteConfig.percentLabel(target))% "
+                          + "asked (cases named s\(SuiteConfig.percentLabel(target)); achieved_sparsity in the results)")
+            }
         case let .fixed(label, csr, _):
             let conversion = BSRMatrix.converting(csr, block: c.block)
             bsr = conversion.matrix
@@ -516,22 +528,25 @@ public final class SuiteRunner {
     }
 
     /// Fills speedup_vs_dense / speedup_vs_csr on `new` entries (and on the
-    /// earlier entries of the same matrix) from median times in this run.
+    /// earlier entries of the same matrix) from median times in this run: a
+    /// sparse case against dense at its thread count and against CSR with the
+    /// same partition strategy.
     private func applySpeedups(to new: inout [BenchmarkEntry]) {
-        func key(_ e: BenchmarkEntry) -> String {
-            "\(e.matrix)/\(e.block_rows)x\(e.block_cols)/\(e.sparsity)/\(e.n)/\(e.threads)"
+        func strategy(_ e: BenchmarkEntry) -> String {
+            PartitionStrategy.allCases.first { $0 != .balanced && e.run_name.hasSuffix("/" + $0.rawValue) }?.rawValue ?? ""
         }
-        func isBaseline(_ e: BenchmarkEntry) -> Bool { !e.run_name.hasSuffix("/" + PartitionStrategy.equalRows.rawValue) }
+        func key(_ e: BenchmarkEntry, _ strategy: String) -> String {
+            "\(e.matrix)/\(e.block_rows)x\(e.block_cols)/\(e.sparsity)/\(e.n)/\(e.threads)/\(strategy)"
+        }
         let all = report.benchmarks + new
         var medians: [String: [String: Double]] = [:]
-        for e in all where e.aggregate_name == "median" && e.error_occurred != true && isBaseline(e) {
-            medians[key(e), default: [:]][e.format] = e.real_time
+        for e in all where e.aggregate_name == "median" && e.error_occurred != true {
+            medians[key(e, strategy(e)), default: [:]][e.format] = e.real_time
         }
         func update(_ e: inout BenchmarkEntry) {
-            guard let times = medians[key(e)], let own = (e.run_type == "aggregate" && e.aggregate_name == "median")
-                    ? times[e.format] : e.real_time as Double?, own > 0, e.error_occurred != true else { return }
-            if e.format != "dense", let d = times["dense"] { e.speedup_vs_dense = d / own }
-            if e.format != "csr", let c = times["csr"] { e.speedup_vs_csr = c / own }
+            guard e.real_time > 0, e.error_occurred != true else { return }
+            if e.format != "dense", let d = medians[key(e, "")]?["dense"] { e.speedup_vs_dense = d / e.real_time }
+            if e.format != "csr", let c = medians[key(e, strategy(e))]?["csr"] { e.speedup_vs_csr = c / e.real_time }
         }
         for i in new.indices where new[i].run_type == "aggregate" && new[i].aggregate_name == "median" { update(&new[i]) }
         for i in report.benchmarks.indices

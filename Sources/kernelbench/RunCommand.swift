@@ -155,7 +155,11 @@ struct Run: ParsableCommand {
 
         let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
         let cases = try runner.plan()
-        guard !cases.isEmpty else { throw CLIFailure.usage("no case matches --filter '\(filter ?? "")'") }
+        guard !cases.isEmpty else {
+            if let filter { throw CLIFailure.usage("no case matches --filter '\(filter)'") }
+            throw CLIFailure.usage("no case to run: block size 1 is unstructured (csr and dense only), and --formats "
+                                   + "asks only for bsr: add csr or dense to --formats, or a larger size to --blocks")
+        }
         try runner.checkMemory(cases)
 
         note("kernelbench: measuring this machine's FMA peak, bandwidth and dispatch overhead...")
@@ -190,7 +194,7 @@ struct Run: ParsableCommand {
         progress.close()
         try writeResults(measured.report, paths)
         print(summaryText(measured.report))
-        print("Results: \(paths.json) (+ .md, .csv)")
+        print("Results: \(paths.json) (+ .md, .csv, .html)")
         if !measured.failures.isEmpty {
             throw CLIFailure.runtime("\(measured.failures.count) case(s) failed verification:\n  "
                                      + measured.failures.joined(separator: "\n  "))
@@ -203,8 +207,15 @@ struct Run: ParsableCommand {
         var sources: [MatrixSource] = []
         for path in matrix {
             let csr = try MatrixMarket.readCSR(path: path)
-            let label = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            sources.append(.fixed(label: sanitize(label), matrix: csr, only: nil))
+            guard csr.rows >= 1, csr.cols >= 1 else {  // as --shape: nothing to multiply
+                throw InputError(source: path, "a \(csr.rows)x\(csr.cols) matrix has nothing to multiply")
+            }
+            let stem = sanitize(((path as NSString).lastPathComponent as NSString).deletingPathExtension)
+            // Files with the same name in different folders: name the later ones stem-2, stem-3, ...
+            var label = stem, copy = 1
+            while sources.contains(where: { $0.label == label }) { copy += 1; label = "\(stem)-\(copy)" }
+            if copy > 1 { note("kernelbench: \(path) is named \(label) in the results (another --matrix has the same name)") }
+            sources.append(.fixed(label: label, matrix: csr, only: nil))
         }
         if let safetensors, let tensor {
             let weights = try SafeTensors.readMatrix(path: safetensors, tensor: tensor)
@@ -212,8 +223,14 @@ struct Run: ParsableCommand {
                 // Block-prune by mean |w| once per block shape; each pruned
                 // matrix is benchmarked at the block shape it was pruned for.
                 for block in try blockList() {
-                    let pruned = try BlockPruning.pruned(weights, block: block, toSparsity: pruneTo).matrix
-                    sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(Int((pruneTo * 100).rounded()))",
+                    let (pruned, mask) = try BlockPruning.pruned(weights, block: block, toSparsity: pruneTo)
+                    let achieved = Double(mask.prunedCount) / Double(max(1, mask.blockCount))
+                    if abs(achieved - pruneTo) > 0.01 {
+                        note("kernelbench: warning: \(tensor) with \(block) blocks pruned to block sparsity "
+                             + "\(SuiteConfig.percentLabel(achieved))%, not \(SuiteConfig.percentLabel(pruneTo))% "
+                             + "(\(mask.blockCount) blocks, at least one kept); achieved_sparsity in the results")
+                    }
+                    sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(SuiteConfig.percentLabel(pruneTo))",
                                           matrix: CSRMatrix(dense: pruned), only: block))
                 }
             } else {
@@ -227,21 +244,27 @@ struct Run: ParsableCommand {
             sources.append(.generated(label: label, rows: m, cols: k, distribution: distribution))
         }
         let blockList = try blockList()
-        let sparsityList = try (sparsities.map(splitList)?.map { text -> Double in
+        let sparsityList = try (sparsities.map { try splitList($0, option: "--sparsities") }?.map { text -> Double in
             guard let s = Double(text), s >= 0, s <= 1 else {
                 throw ValidationError("--sparsities: '\(text)' is not a sparsity in [0, 1]")
             }
             return s
-        }) ?? suite.sparsities
-        let nList = try (n.map(splitList)?.map { text -> Int in
+        } ?? suite.sparsities).uniqued()
+        // Case names carry the sparsity as a percentage with up to four decimals.
+        for (i, s) in sparsityList.enumerated() {
+            if let t = sparsityList[..<i].first(where: { SuiteConfig.percentLabel($0) == SuiteConfig.percentLabel(s) }) {
+                throw ValidationError("--sparsities: \(t) and \(s) would both name cases s\(SuiteConfig.percentLabel(s))")
+            }
+        }
+        let nList = try (n.map { try splitList($0, option: "--n") }?.map { text -> Int in
             guard let v = Int(text), v >= 1, v <= 1 << 20 else {
                 throw ValidationError("--n: '\(text)' is not a column count between 1 and 1048576")
             }
             return v
-        }) ?? suite.ns
+        } ?? suite.ns).uniqued()
         let cpus = Topology.detect().cpuCount
         var threadList: [Int] = []
-        for text in try threads.map(splitList) ?? suite.threads {
+        for text in try threads.map({ try splitList($0, option: "--threads") }) ?? suite.threads {
             let t: Int
             if text == "all" { t = cpus } else {
                 guard let v = Int(text), v >= 1, v <= 4096 else {
@@ -249,14 +272,15 @@ struct Run: ParsableCommand {
                 }
                 t = v
             }
-            if !threadList.contains(t) { threadList.append(t) }
+            threadList.append(t)
         }
-        let formatList = try splitList(formats).map { text -> CaseFormat in
+        threadList = threadList.uniqued()
+        let formatList = try splitList(formats, option: "--formats").map { text -> CaseFormat in
             guard let f = CaseFormat(rawValue: text) else {
                 throw ValidationError("--formats: '\(text)' is not one of bsr, csr, dense")
             }
             return f
-        }
+        }.uniqued()
         var timing = suite.timing
         if let repetitions { timing.minRepetitions = repetitions }
         if let minTime { timing.minTime = minTime }
@@ -266,26 +290,32 @@ struct Run: ParsableCommand {
     }
 
     func blockList() throws -> [BlockShape] {
-        try (blocks.map(splitList) ?? suite.blocks).map { text -> BlockShape in
+        try (blocks.map { try splitList($0, option: "--blocks") } ?? suite.blocks).map { text -> BlockShape in
             guard let b = BlockShape(parsing: text) else {
-                throw ValidationError("--blocks: '\(text)' is not a block size (use b or RxC with sides >= 1, e.g. 8 or 4x1)")
+                throw ValidationError("--blocks: '\(text)' is not a block size (use b or RxC with sides 1...\(BlockShape.maxSide), e.g. 8 or 4x1)")
             }
             return b
-        }
+        }.uniqued()
     }
 
     func strategyList() throws -> [PartitionStrategy] {
-        try splitList(strategy).map { text in
+        try splitList(strategy, option: "--strategy").map { text in
             guard let s = PartitionStrategy(rawValue: text) else {
                 throw ValidationError("--strategy: '\(text)' is not balanced or equal-rows")
             }
             return s
-        }
+        }.uniqued()
     }
 
-    func splitList(_ text: String) throws -> [String] {
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard !items.isEmpty, !items.contains(where: \.isEmpty) else { throw ValidationError("empty item in list '\(text)'") }
+    /// A comma-separated option value, items trimmed and lowercased; an
+    /// empty value or an empty item (`4,,8`, `0.5,`) is an error.
+    func splitList(_ text: String, option: String) throws -> [String] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard !items.contains(where: \.isEmpty) else {
+            throw ValidationError(text.trimmingCharacters(in: .whitespaces).isEmpty
+                                  ? "\(option) needs a value" : "\(option): empty item in '\(text)'")
+        }
         return items
     }
 
@@ -311,6 +341,9 @@ struct Run: ParsableCommand {
         if let output {
             var isDir: ObjCBool = false
             if output.hasSuffix(".json") {
+                guard (output as NSString).lastPathComponent != ".json" else {
+                    throw ValidationError("--output '\(output)' needs a file name before .json")
+                }
                 json = output
             } else if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue) {
                 json = (output as NSString).appendingPathComponent(stamp)
@@ -324,6 +357,7 @@ struct Run: ParsableCommand {
         let paths = OutputPaths(json: json, markdown: stem + ".md", csv: stem + ".csv", html: stem + ".html")
         try refuseToOverwrite([paths.json, paths.markdown, paths.csv, paths.html], force: force,
                               alternative: "choose another --output")
+        try checkWritable(paths.json)  // before the measuring, not after it
         return paths
     }
 
@@ -356,14 +390,16 @@ struct Run: ParsableCommand {
             lines.append("")
             lines.append("\(key.matrix)  N=\(key.n)  threads=\(key.threads): speedup over dense OpenBLAS (useful GFLOP/s)")
             var header = "  block  "
-            for s in sparsities { header += String(format: "%14.0f%%", s * 100) }
+            for s in sparsities { header += (SuiteConfig.percentLabel(s) + "%").leftPadded(to: 15) }
             lines.append(header)
             for block in blocks {
                 let label = "\(block.rows)x\(block.cols)"
                 let format = block.rows * block.cols == 1 ? "csr" : "bsr"
                 var line = "  " + label.padding(toLength: 7, withPad: " ", startingAt: 0)
                 for s in sparsities {
-                    let match = rows.first { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
+                    // With several partition strategies, the best of them (as the break-evens).
+                    let match = rows.filter { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
+                        .max { ($0.speedup_vs_dense ?? 0) < ($1.speedup_vs_dense ?? 0) }
                     guard let e = match else {
                         line += String(repeating: " ", count: 15)
                         continue
@@ -406,6 +442,14 @@ func parseShape(_ text: String) throws -> (rows: Int, cols: Int) {
 extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each only the first time it occurs.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }
 

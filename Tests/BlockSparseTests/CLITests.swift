@@ -98,6 +98,49 @@ import Testing
         #expect(try run(args + ["--force"]).code == 0)
     }
 
+    @Test func listsAreDedupedAndOutputsCheckedBeforeMeasuring() throws {
+        let small = ["run", "--shape", "24x24", "--n", "3", "--threads", "1", "--repetitions", "1", "--min-time", "0"]
+        // Repeated values (also 0.5 and 0.50) run once each.
+        let dup = try run(small + ["--blocks", "4,4", "--sparsities", "0.5,0.50", "--formats", "bsr,bsr,csr",
+                                   "--output", "dup/r.json"])
+        #expect(dup.code == 0, "\(dup.err)")
+        let names = try BenchmarkReport.load(path: dir + "/dup/r.json").aggregates("median").map(\.run_name)
+        #expect(names.sorted() == ["bsr/24x24/b4x4/s50/n3/threads:1", "csr/24x24/b4x4/s50/n3/threads:1"], "\(names)")
+        #expect(dup.out.contains("(+ .md, .csv, .html)"))
+        // Empty items and empty lists name their option.
+        try expectUsageError(small + ["--blocks", "4,,8"], "--blocks: empty item in '4,,8'")
+        try expectUsageError(small + ["--sparsities", "0.5,"], "--sparsities: empty item")
+        try expectUsageError(small + ["--formats", ""], "--formats needs a value")
+        try expectUsageError(small + ["--blocks", "8192"], "sides 1...4096")
+        // Sparsities that would share a case name.
+        try expectUsageError(small + ["--sparsities", "0.9999991,0.9999994"], "would both name cases s99.9999")
+        // No case without a filter: say why.
+        try expectUsageError(small + ["--blocks", "1", "--formats", "bsr"], "block size 1 is unstructured")
+        // An unwritable destination is refused before the machine is measured.
+        try "x".write(toFile: dir + "/afile", atomically: true, encoding: .utf8)
+        let blocked = try run(small + ["--blocks", "4", "--output", "afile/r.json"])
+        #expect(blocked.code == 2 && blocked.err.contains("cannot create folder afile"), "\(blocked.err)")
+        #expect(!blocked.err.contains("measuring"), "\(blocked.err)")
+        try expectUsageError(small + ["--output", "out/.json"], "needs a file name before .json")
+        // So is a bad KERNELBENCH_ISA.
+        let isa = try run(small + ["--output", "isa/r.json"], env: ["KERNELBENCH_ISA": "bogus"])
+        #expect(isa.code == 2 && isa.err.contains("KERNELBENCH_ISA=bogus") && !isa.err.contains("measuring"), "\(isa.err)")
+        #expect(try run(["list"], env: ["KERNELBENCH_ISA": "bogus"]).code == 2)
+        // A matrix file with nothing to multiply.
+        try "%%MatrixMarket matrix coordinate real general\n0 0 0\n".write(toFile: dir + "/empty.mtx", atomically: true, encoding: .utf8)
+        try expectUsageError(["run", "--matrix", "empty.mtx"], "nothing to multiply")
+        // Two files with one name: the second is renamed, both run.
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        let mtx = "%%MatrixMarket matrix coordinate real general\n8 8 2\n1 1 1.0\n5 6 2.0\n"
+        try mtx.write(toFile: dir + "/m.mtx", atomically: true, encoding: .utf8)
+        try mtx.write(toFile: dir + "/sub/m.mtx", atomically: true, encoding: .utf8)
+        let twice = try run(["run", "--matrix", "m.mtx", "sub/m.mtx", "--blocks", "4", "--n", "3", "--threads", "1",
+                             "--formats", "bsr", "--repetitions", "1", "--min-time", "0", "--output", "twice/r.json"])
+        #expect(twice.code == 0 && twice.err.contains("is named m-2"), "\(twice.err)")
+        let matrices = Set(try BenchmarkReport.load(path: dir + "/twice/r.json").aggregates("median").map(\.matrix))
+        #expect(matrices == ["m", "m-2"], "\(matrices)")
+    }
+
     @Test func moreThreadsThanCPUsWarns() throws {
         let cpus = Topology.detect().cpuCount
         let args = ["run", "--shape", "24x24", "--blocks", "4", "--sparsities", "0.5", "--n", "3", "--formats", "bsr",
@@ -191,6 +234,12 @@ import Testing
         let report = try BenchmarkReport.load(path: dir + "/w.json")
         let bsr = try #require(report.aggregates().first { $0.format == "bsr" })
         #expect(bsr.matrix == "fc.weight-pruned50" && abs(bsr.achieved_sparsity - 0.5) < 0.05)
+        #expect(!real.err.contains("warning: fc.weight"), "\(real.err)")
+        // Pruning keeps at least one block: a target it cannot reach is announced.
+        let all = try run(["run", "--safetensors", "w.safetensors", "--tensor", "fc.weight", "--prune-to", "1",
+                           "--blocks", "4", "--n", "3", "--threads", "1", "--formats", "bsr", "--repetitions", "1",
+                           "--min-time", "0", "--output", "w1.json"])
+        #expect(all.code == 0 && all.err.contains("pruned to block sparsity 96.6667%, not 100%"), "\(all.err)")
         try expectUsageError(["run", "--safetensors", "w.safetensors", "--tensor", "nope"], "no tensor named 'nope'")
     }
 }

@@ -97,6 +97,67 @@ import Testing
         }
     }
 
+    @Test func speedupsUseEachCasesOwnTimeAndStrategy() throws {
+        var c = config(threads: [2])
+        c.blocks = [shape(4, 4)]
+        c.sparsities = [0.5]
+        c.ns = [5]
+        c.strategies = [.balanced, .equalRows]
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        let cases = try runner.plan()
+        // Dense has no strategy: one case, named without one.
+        #expect(cases.map(\.name).sorted() == ["bsr/33x40/b4x4/s50/n5/threads:2", "bsr/33x40/b4x4/s50/n5/threads:2/equal-rows",
+                                                 "csr/33x40/b4x4/s50/n5/threads:2", "csr/33x40/b4x4/s50/n5/threads:2/equal-rows",
+                                                 "dense/33x40/b4x4/s50/n5/threads:2"])
+        try runner.run(cases)
+        let medians = Dictionary(uniqueKeysWithValues: runner.report.aggregates("median").map { ($0.run_name, $0) })
+        let dense = try #require(medians["dense/33x40/b4x4/s50/n5/threads:2"]).real_time
+        for suffix in ["", "/equal-rows"] {
+            let bsr = try #require(medians["bsr/33x40/b4x4/s50/n5/threads:2" + suffix])
+            let csr = try #require(medians["csr/33x40/b4x4/s50/n5/threads:2" + suffix])
+            // Each against its own median, and against the CSR of the same strategy.
+            #expect(bsr.speedup_vs_dense == dense / bsr.real_time, "\(suffix)")
+            #expect(csr.speedup_vs_dense == dense / csr.real_time, "\(suffix)")
+            #expect(bsr.speedup_vs_csr == csr.real_time / bsr.real_time, "\(suffix)")
+        }
+    }
+
+    @Test func aStrategyAloneNamesOnlyThreadedSparseCases() throws {
+        var c = config(threads: [1, 2])
+        c.strategies = [.equalRows]
+        let cases = try SuiteRunner(config: c, context: MachineContext.current(), peak: nil).plan()
+        for p in cases {
+            #expect(p.name.hasSuffix("/equal-rows") == (p.threads > 1 && p.format != .dense), "\(p.name)")
+        }
+    }
+
+    @Test func sparsityLabelsKeepTheirDecimals() {
+        #expect(SuiteConfig.percentLabel(0.9) == "90")
+        #expect(SuiteConfig.percentLabel(0) == "0" && SuiteConfig.percentLabel(1) == "100")
+        #expect(SuiteConfig.percentLabel(0.995) == "99.5")
+        #expect(SuiteConfig.percentLabel(0.9991) == "99.91" && SuiteConfig.percentLabel(0.9994) == "99.94")
+        #expect(SuiteConfig.percentLabel(0.123456) == "12.3456")
+    }
+
+    @Test func anUnreachableSparsityIsAnnounced() throws {
+        var c = config([.bsr], threads: [1])
+        c.blocks = [shape(64, 64)]  // one block covers the 33x40 matrix
+        c.sparsities = [0.5, 0.9]
+        c.ns = [1]
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        var notices: [String] = []
+        runner.onNotice = { notices.append($0) }
+        try runner.run(try runner.plan())
+        #expect(notices.count == 2, "\(notices)")
+        #expect(notices.allSatisfy { $0.contains("1 block(s)") && $0.contains("instead of") }, "\(notices)")
+        c.blocks = [shape(4, 4)]
+        let fine = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        var none: [String] = []
+        fine.onNotice = { none.append($0) }
+        try fine.run(try fine.plan())
+        #expect(none.isEmpty, "\(none)")
+    }
+
     @Test func aMismatchIsRecordedAndNeverTimed() throws {
         let runner = SuiteRunner(config: config([.bsr], threads: [1]), context: MachineContext.current(), peak: nil)
         runner.corruptResultForTesting = true
