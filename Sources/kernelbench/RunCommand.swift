@@ -122,7 +122,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("prune-to"), help: "Block-prune the --safetensors weights by mean |w| to this block sparsity for each block size.")
     var pruneTo: Double?
 
-    @Option(help: "Partitioning across threads: balanced (4 chunks of equal nonzero cost per thread, handed out as threads become free), equal-rows (one range of equal row count per thread), or both (balanced,equal-rows) to see the gain from balancing.")
+    @Option(help: "Partitioning across threads: balanced (4 chunks of equal nonzero cost per thread, handed out as threads become free), equal-rows (one range of equal row count per thread), or both (balanced,equal-rows) to see the gain from balancing. Applies to threaded bsr and csr cases; their names end in /equal-rows, and each is compared with csr of its own strategy.")
     var strategy: String = "balanced"
 
     @Option(name: .customLong("b-placement"), help: "NUMA placement of B: replicated or interleaved (default: replicated when it fits).")
