@@ -60,7 +60,9 @@ public enum MatrixError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .leadingDimension(ld, cols):
             return "leading dimension \(ld) is smaller than the row length \(cols)"
         case let .tooLarge(what, bytes, available):
-            return "\(what) needs \(formatBytes(bytes)) but only \(formatBytes(available)) of memory is available"
+            // Int.max stands for "more than can be counted" (callers clamp absurd sizes to it).
+            let need = bytes == Int.max ? "more than \(formatBytes(bytes))" : formatBytes(bytes)
+            return "\(what) needs \(need) but only \(formatBytes(available)) of memory is available"
         }
     }
 }

@@ -69,6 +69,8 @@ import Testing
         try expectUsageError(["run", "--filter", "("], "not a valid regular expression")
         try expectUsageError(["run", "--shape", "2000000000x2000000000", "--blocks", "8", "--sparsities", "0"],
                              "memory is available")
+        try expectUsageError(["run", "--shape", "2147483647x2147483647", "--blocks", "8", "--sparsities", "0"],
+                             "needs more than 8192.0 PiB")
         try expectUsageError(["run", "--matrix", "missing.mtx"], "missing.mtx")
         try "%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n".write(toFile: dir + "/bad.mtx", atomically: true, encoding: .utf8)
         try expectUsageError(["run", "--matrix", "bad.mtx"], "bad.mtx:3")
