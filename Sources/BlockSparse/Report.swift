@@ -115,13 +115,16 @@ public struct BreakEven: Sendable, Equatable {
         }
     }
 
-    /// An interpolated sparsity as a percentage: whole percent unless the
-    /// measured points are closer than two percentage points.
+    /// An interpolated crossing as a percentage: whole percent unless the
+    /// measured points are closer than two percentage points. Rounded up, so
+    /// the figure never falls on or below a measured point that loses to
+    /// dense (a crossing just above 50% reads 51%, not 50%).
     static func percent(_ s: Double, points: [Point]) -> String {
         let xs = points.map(\.sparsity)
         let closest = zip(xs, xs.dropFirst()).map { $1 - $0 }.min() ?? 1
-        if closest < 0.02 { return String(format: "%.1f%%", s * 100) }
-        return String(format: "%.0f%%", (s * 100).rounded())
+        let scale = closest < 0.02 ? 10.0 : 1.0
+        let up = ((s * 100 * scale) - 1e-9).rounded(.up) / scale  // 1e-9: 0.6 * 100 is 60.000000000000007
+        return scale > 1 ? String(format: "%.1f%%", up) : String(format: "%.0f%%", up)
     }
 
     /// Classifies measured points (any order; sparsities distinct).

@@ -330,6 +330,8 @@ public final class SuiteRunner {
         let base: BenchmarkEntry
         let profile: (() throws -> PartitionProfile)?
         let usefulFlops, effectiveFlops, bytes: Double
+        /// Threads the product really uses (the percent of peak is of that many cores).
+        let threads: Int
     }
 
     /// Builds the operands and driver of a case and verifies one product
@@ -339,6 +341,7 @@ public final class SuiteRunner {
         let m = a.rows, k = a.cols, n = c.n
         var kernelName: String
         var partition = "serial"
+        var usedThreads = c.threads  // below the work threshold a threaded sparse case runs on one
         var profile: (() throws -> PartitionProfile)?
         let call: () -> Void
         let result: () -> DenseMatrix
@@ -368,7 +371,10 @@ public final class SuiteRunner {
                 let overhead = peak?.dispatchOverhead ?? MachinePeak.dispatchOverhead(threads: threads)
                 let choice = ParallelSpMM.threadsWorthUsing(threads, serialSeconds: t1, dispatchOverhead: overhead)
                 threads = choice.threads
-                if let reason = choice.serialReason { partition = reason }
+                if let reason = choice.serialReason {
+                    partition = reason
+                    onNotice?("\(c.name) runs on 1 thread: \(reason)")
+                }
             }
             let driver = try ParallelSpMM(operand, b, kernel: kernel,
                                           options: DriverOptions(threads: threads, strategy: c.strategy,
@@ -379,6 +385,7 @@ public final class SuiteRunner {
             }
             call = { driver.run() }
             result = { driver.result() }
+            usedThreads = threads
             if threads > 1 && driver.partitionCount > 1 {
                 profile = { try Self.profile(driver, serial: ParallelSpMM(operand, b, kernel: kernel,
                                                                           options: DriverOptions(threads: 1))) }
@@ -409,10 +416,10 @@ public final class SuiteRunner {
             base.error_occurred = true
             base.error_message = "verification failed: \(verification)"
             return PreparedCase(planned: c, call: nil, base: base, profile: nil, usefulFlops: usefulFlops,
-                                effectiveFlops: effectiveFlops, bytes: bytes)
+                                effectiveFlops: effectiveFlops, bytes: bytes, threads: usedThreads)
         }
         return PreparedCase(planned: c, call: call, base: base, profile: profile, usefulFlops: usefulFlops,
-                            effectiveFlops: effectiveFlops, bytes: bytes)
+                            effectiveFlops: effectiveFlops, bytes: bytes, threads: usedThreads)
     }
 
     /// The entries of a timed case (every repetition, then the aggregates,
@@ -432,7 +439,7 @@ public final class SuiteRunner {
             e.iterations = measurement.callsPerRepetition
             e.real_time = t * 1e9
             e.cpu_time = t * 1e9
-            fillRates(&e, seconds: t, useful: p.usefulFlops, effective: p.effectiveFlops, bytes: p.bytes, threads: c.threads)
+            fillRates(&e, seconds: t, useful: p.usefulFlops, effective: p.effectiveFlops, bytes: p.bytes, threads: p.threads)
             entries.append(e)
         }
         let aggregates: [(String, Double)] = [("median", summary.median), ("mean", summary.mean), ("min", summary.min),
@@ -446,7 +453,7 @@ public final class SuiteRunner {
             e.real_time = t * 1e9
             e.cpu_time = t * 1e9
             if label != "mad" && label != "stddev" {
-                fillRates(&e, seconds: t, useful: p.usefulFlops, effective: p.effectiveFlops, bytes: p.bytes, threads: c.threads)
+                fillRates(&e, seconds: t, useful: p.usefulFlops, effective: p.effectiveFlops, bytes: p.bytes, threads: p.threads)
             }
             entries.append(e)
         }

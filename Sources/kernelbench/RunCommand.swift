@@ -389,13 +389,20 @@ struct Run: ParsableCommand {
                 .sorted { ($0.rows * $0.cols, $0.rows) < ($1.rows * $1.cols, $1.rows) }
             lines.append("")
             lines.append("\(key.matrix)  N=\(key.n)  threads=\(key.threads): speedup over dense OpenBLAS (useful GFLOP/s)")
-            var header = "  block  "
-            for s in sparsities { header += (SuiteConfig.percentLabel(s) + "%").leftPadded(to: 15) }
+            var header = "  block     "
+            for s in sparsities { header += (SuiteConfig.percentLabel(s) + "%").leftPadded(to: 16) }
             lines.append(header)
             for block in blocks {
-                let label = "\(block.rows)x\(block.cols)"
-                let format = block.rows * block.cols == 1 ? "csr" : "bsr"
-                var line = "  " + label.padding(toLength: 7, withPad: " ", startingAt: 0)
+                // A block size's row is its BSR; block 1 is CSR on the unstructured matrix. Without
+                // BSR cases (--formats csr,dense) the row is CSR on that block size's matrix.
+                func has(_ format: String) -> Bool {
+                    rows.contains { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.format == format }
+                }
+                let unstructured = block.rows * block.cols == 1
+                let format = !unstructured && has("bsr") ? "bsr" : "csr"
+                guard has(format) else { continue }
+                let label = (format == "csr" && !unstructured ? "csr " : "") + "\(block.rows)x\(block.cols)"
+                var line = "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0)
                 for s in sparsities {
                     // With several partition strategies, the best of them (as the break-evens).
                     let match = rows.filter { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
@@ -413,7 +420,7 @@ struct Run: ParsableCommand {
         let breakEvens = ReportRenderer.breakEvens(report)
         if !breakEvens.isEmpty {
             lines.append("")
-            lines.append("Break-even against dense on this machine:")
+            lines.append("Break-even against dense on this machine (interpolated between the measured sparsities):")
             var lastSetting = ""
             for b in breakEvens {
                 if b.setting != lastSetting {

@@ -143,6 +143,15 @@ import Testing
         #expect(matrices == ["m", "m-2"], "\(matrices)")
     }
 
+    @Test func summaryWithoutBSRShowsCSRRows() throws {
+        let r = try run(["run", "--shape", "48x48", "--blocks", "1,4", "--sparsities", "0.5", "--n", "3", "--threads", "1",
+                         "--formats", "csr,dense", "--repetitions", "1", "--min-time", "0", "--output", "nobsr/r.json"])
+        #expect(r.code == 0, "\(r.err)")
+        let rows = r.out.split(separator: "\n").filter { $0.hasPrefix("  1x1") || $0.hasPrefix("  csr 4x4") || $0.hasPrefix("  4x4") }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("x (") }, "\(r.out)")  // a speedup in every row, none blank
+        #expect(r.out.contains("interpolated between the measured sparsities"))
+    }
+
     @Test func moreThreadsThanCPUsWarns() throws {
         let cpus = Topology.detect().cpuCount
         let args = ["run", "--shape", "24x24", "--blocks", "4", "--sparsities", "0.5", "--n", "3", "--formats", "bsr",

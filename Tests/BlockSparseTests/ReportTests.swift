@@ -139,6 +139,13 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         let dips = try #require(ReportRenderer.breakEvens(speedupReport([(0.5, 0.9), (0.7, 1.1), (0.9, 0.95)])).first)
         #expect(dips.outcome == .notAtHighest(fasterAt: [0.7], upTo: 0.9))
         #expect(dips.sentence.contains("only at 70%"))
+        // A crossing just above a losing point never reads as that point.
+        let close = try #require(ReportRenderer.breakEvens(speedupReport([(0.0, 0.85), (1.0, 30)])).first)
+        #expect(close.sentence == "8x8 BSR beats dense from 1% sparsity")
+        let near = try #require(ReportRenderer.breakEvens(speedupReport([(0.5, 0.99), (0.95, 9)])).first)
+        #expect(near.sentence == "8x8 BSR beats dense from 51% sparsity")
+        let fine = try #require(ReportRenderer.breakEvens(speedupReport([(0.9, 0.99), (0.91, 1.5), (0.95, 3)])).first)
+        #expect(fine.sentence == "8x8 BSR beats dense from 90.1% sparsity")
     }
 
     @Test func syntheticReportGivesEveryWording() {
@@ -153,7 +160,7 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(square[2].outcome == .neverFaster(upTo: 0.95))
         // 4x4: 0.9 at 50%, 1.5 at 70% -> 50% + 0.2 * 0.1 / 0.6 = 53.3%.
         #expect(abs((square[1].sparsity ?? 0) - (0.5 + 0.2 / 6)) < 1e-9)
-        #expect(square[1].sentence == "4x4 BSR beats dense from 53% sparsity")
+        #expect(square[1].sentence == "4x4 BSR beats dense from 54% sparsity")  // 53.3%, rounded up
     }
 }
 
@@ -170,7 +177,7 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(warning!.lowerBound < md.range(of: "## Machine")!.lowerBound)
         #expect(md.contains("bsr_f32_spmm_b4x4_n24__avx2_fma"))
         #expect(md.contains("**NO ⚠️**"))
-        #expect(md.contains("4x4 BSR beats dense from 53% sparsity."))
+        #expect(md.contains("4x4 BSR beats dense from 54% sparsity."))
         #expect(md.contains("| FMA peak | 48.0 GFLOP/s on 1 core, 92.0 GFLOP/s on 2 threads (1.92x) |"))
         // Table rows: 6 kinds x 4 sparsities x (2 + 2 + 2 settings) = 144, each with 13 cells.
         let rows = md.split(separator: "\n").filter { $0.hasPrefix("| dense ") || $0.hasPrefix("| csr ") || $0.hasPrefix("| bsr ") }

@@ -131,6 +131,27 @@ import Testing
         }
     }
 
+    @Test func aThreadedCaseRunSeriallyIsMeasuredAgainstOneCore() throws {
+        var c = config([.bsr, .csr], threads: [2])
+        c.blocks = [shape(4, 4)]
+        c.sparsities = [0.5]
+        c.ns = [5]
+        // A dispatch overhead of a second: every product here is below the work threshold.
+        let peak = MachinePeak(gflopsOneCore: 100, gflopsAllCores: 200, threads: 2, triadGBps: 10, dispatchOverhead: 1)
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: peak)
+        var notices: [String] = []
+        runner.onNotice = { notices.append($0) }
+        try runner.run(try runner.plan())
+        let medians = runner.report.aggregates("median")
+        #expect(medians.count == 2)
+        for e in medians {
+            #expect(e.threads == 2 && e.partition.hasPrefix("serial"), "\(e.partition)")
+            let percent = try #require(e.percent_of_peak)
+            #expect(abs(percent - e.useful_gflops) < 1e-9 * max(1, percent), "\(e.name): \(percent)% of one 100 GFLOP/s core")
+        }
+        #expect(notices.filter { $0.contains("runs on 1 thread") }.count == 2, "\(notices)")
+    }
+
     @Test func sparsityLabelsKeepTheirDecimals() {
         #expect(SuiteConfig.percentLabel(0.9) == "90")
         #expect(SuiteConfig.percentLabel(0) == "0" && SuiteConfig.percentLabel(1) == "100")
