@@ -152,6 +152,19 @@ import Testing
         #expect(r.out.contains("interpolated between the measured sparsities"))
     }
 
+    @Test func paperChecksItsDestinationsBeforeTraining() throws {
+        try "x".write(toFile: dir + "/plain", atomically: true, encoding: .utf8)
+        // The data folder is missing too: the destination is refused first, so nothing was read or trained.
+        try expectUsageError(["paper", "--quick", "--data", "no-such-dir", "--output", "plain/sub"], "cannot create folder plain")
+        try expectUsageError(["paper", "--quick", "--data", "no-such-dir", "--output", "p-out", "--export", "plain"],
+                             "cannot create folder plain")
+        try FileManager.default.createDirectory(atPath: dir + "/exp", withIntermediateDirectories: true)
+        try "old".write(toFile: dir + "/exp/lenet300100_b4_fc2.mtx", atomically: true, encoding: .utf8)
+        try expectUsageError(["paper", "--quick", "--blocks", "4", "--data", "no-such-dir", "--output", "p-out",
+                              "--export", "exp"], "lenet300100_b4_fc2.mtx: already exists; pass --force")
+        #expect(try String(contentsOfFile: dir + "/exp/lenet300100_b4_fc2.mtx", encoding: .utf8) == "old")
+    }
+
     @Test func moreThreadsThanCPUsWarns() throws {
         let cpus = Topology.detect().cpuCount
         let args = ["run", "--shape", "24x24", "--blocks", "4", "--sparsities", "0.5", "--n", "3", "--formats", "bsr",
