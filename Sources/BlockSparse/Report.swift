@@ -83,9 +83,10 @@ public struct BreakEven: Sendable, Equatable {
         return nil
     }
 
-    /// "8x8 BSR" or "CSR".
+    /// "8x8 BSR", "CSR" (on the unstructured matrix) or "CSR on the 4x4-block matrix".
     public var subject: String {
-        format == "csr" ? "CSR" : "\(blockRows)x\(blockCols) \(format.uppercased())"
+        guard format == "csr" else { return "\(blockRows)x\(blockCols) \(format.uppercased())" }
+        return blockRows * blockCols == 1 ? "CSR" : "CSR on the \(blockRows)x\(blockCols)-block matrix"
     }
 
     /// Where it was measured: "4096x4096, N = 256, 1 thread".
@@ -185,8 +186,11 @@ public enum ReportRenderer {
     }
 
     /// The break-even sparsity of every sparse format and block shape, per
-    /// matrix source, N and thread count (CSR counts as block 1x1). Groups
-    /// without any `speedup_vs_dense` are left out.
+    /// matrix source, N and thread count. CSR is judged on the unstructured
+    /// (1x1-block) matrix when the report has it; otherwise on each block
+    /// size's matrix, said in its subject (CSR runs faster on blockier
+    /// matrices, so mixing them would flatter it). Groups without any
+    /// `speedup_vs_dense` are left out.
     public static func breakEvens(_ r: BenchmarkReport) -> [BreakEven] {
         let medians = medianEntries(r)
         let sources = sourceLabels(medians)
@@ -195,11 +199,20 @@ public enum ReportRenderer {
         for e in medians where e.format != "dense" {
             guard let s = e.speedup_vs_dense, s.isFinite, e.sparsity.isFinite else { continue }
             let key = Key(source: sources[sourceKey(e)] ?? e.matrix, matrix: e.matrix, distribution: e.distribution,
-                          format: e.format, br: e.format == "csr" ? 1 : e.block_rows, bc: e.format == "csr" ? 1 : e.block_cols,
-                          n: e.n, threads: e.threads)
+                          format: e.format, br: e.block_rows, bc: e.block_cols, n: e.n, threads: e.threads)
             let point = BreakEven.Point(sparsity: e.sparsity, speedup: s, kernel: e.kernel)
             if let old = groups[key]?[e.sparsity], old.speedup >= s { continue }
             groups[key, default: [:]][e.sparsity] = point
+        }
+        // CSR on block-pruned matrices only where the unstructured one is missing.
+        let unstructured = Set(groups.keys.filter { $0.format == "csr" && $0.br * $0.bc == 1 }.map {
+            Key(source: $0.source, matrix: $0.matrix, distribution: $0.distribution, format: "csr", br: 1, bc: 1,
+                n: $0.n, threads: $0.threads)
+        })
+        for key in groups.keys where key.format == "csr" && key.br * key.bc > 1 {
+            var plain = key
+            (plain.br, plain.bc) = (1, 1)
+            if unstructured.contains(plain) { groups[key] = nil }
         }
         var result: [BreakEven] = []
         for (key, byS) in groups {

@@ -148,6 +148,21 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(fine.sentence == "8x8 BSR beats dense from 90.1% sparsity")
     }
 
+    @Test func csrIsJudgedOnTheUnstructuredMatrix() throws {
+        // CSR on the 4x4-block matrix wins at 50%; on the unstructured one it loses there.
+        var blocky = speedupReport([(0.5, 1.2), (0.9, 3)], format: "csr")
+        for i in blocky.benchmarks.indices { (blocky.benchmarks[i].block_rows, blocky.benchmarks[i].block_cols) = (4, 4) }
+        let plain = speedupReport([(0.5, 0.8), (0.9, 1.2)], format: "csr")
+        var both = plain
+        both.benchmarks += blocky.benchmarks
+        let evens = ReportRenderer.breakEvens(both)
+        #expect(evens.count == 1)
+        #expect(try #require(evens.first).sentence == "CSR beats dense from 70% sparsity")
+        // Without the unstructured matrix, the subject says which matrix CSR ran on.
+        let alone = try #require(ReportRenderer.breakEvens(blocky).first)
+        #expect(alone.sentence == "CSR on the 4x4-block matrix beats dense at every measured sparsity (>= 50%)")
+    }
+
     @Test func syntheticReportGivesEveryWording() {
         let evens = ReportRenderer.breakEvens(syntheticReport())
         // 2 settings for 4096 (N 64, 256) + 1 for lenet, x 2 thread counts, x 4 series (csr, 4x4, 8x8, 16x1).
