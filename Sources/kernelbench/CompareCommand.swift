@@ -27,8 +27,8 @@ struct Compare: ParsableCommand {
             Exit codes of this command (unlike the rest of kernelbench): 0 no regression, \
             2 regression found, 1 error (missing file, malformed JSON, no cases in common, bad \
             option value). With --report-only, 0 unless there is an error. A command line the \
-            parser cannot read at all (unknown option, missing BASE or NEW) is rejected before \
-            this command runs, with kernelbench's usual usage status 2.
+            parser cannot read at all (unknown option, missing BASE or NEW) is an error too: \
+            status 1, so that 2 always means a regression.
             """)
 
     @Argument(help: "The baseline result file.")

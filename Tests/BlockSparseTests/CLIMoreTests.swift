@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import BlockSparse
+
+/// More end-to-end checks of the built `kernelbench` executable: options that
+/// must not be dropped silently, exit codes, and messages a user can act on.
+@Suite(.serialized) struct CLIMoreTests {
+    struct Result { let code: Int32; let out: String; let err: String }
+
+    static let binary: String? = {
+        // The test bundle sits in the same build folder as the executable.
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("kernelbench").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }()
+
+    let dir: String = {
+        let d = NSTemporaryDirectory() + "kb-cli-more-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    /// Runs the executable in `dir` (a copy of CLITests' helper).
+    func run(_ args: [String], env: [String: String] = [:]) throws -> Result {
+        let path = try #require(CLIMoreTests.binary, "kernelbench executable not found next to the test bundle (swift build first)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Exit `code`, `phrase` on stderr, and no crash.
+    @discardableResult
+    func expectFailure(_ args: [String], code: Int32 = 2, _ phrase: String, env: [String: String] = [:]) throws -> Result {
+        let r = try run(args, env: env)
+        #expect(r.code == code, "\(args): exit \(r.code), stderr: \(r.err)")
+        #expect(r.err.contains(phrase), "\(args): stderr was: \(r.err)")
+        #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump"), "\(args): \(r.err)")
+        return r
+    }
+
+    // MARK: compare
+
+    /// `compare` keeps 2 for "regression found": a command line it cannot
+    /// parse exits 1, and its help says so.
+    @Test func compareUsageErrorsExitOneAsTheHelpSays() throws {
+        try expectFailure(["compare", "--bogus", "a.json", "b.json"], code: 1, "Unknown option")
+        try expectFailure(["compare", "only-one.json"], code: 1, "Missing expected argument")
+        let help = try run(["compare", "--help"])
+        #expect(help.code == 0)
+        let text = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("is an error too: status 1, so that 2 always means a regression"), "\(help.out)")
+        #expect(!text.contains("usual usage status 2"))
+    }
+}
