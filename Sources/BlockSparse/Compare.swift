@@ -12,6 +12,33 @@ public enum ResultUnit: String, Sendable, Equatable {
     case seconds
     /// Instruction counts (`time_unit == "instructions"`): deterministic.
     case instructions
+
+    /// What a `time_unit` string measures and the factor that converts a
+    /// value in it to this unit (seconds for times, 1 for instructions);
+    /// nil for a unit kernelbench does not know.
+    public static func parse(timeUnit: String) -> (unit: ResultUnit, scale: Double)? {
+        switch timeUnit {
+        case "ns": return (.seconds, 1e-9)
+        case "us": return (.seconds, 1e-6)
+        case "ms": return (.seconds, 1e-3)
+        case "s": return (.seconds, 1)
+        case "instructions": return (.instructions, 1)
+        default: return nil
+        }
+    }
+
+    /// The `time_unit` values ``parse(timeUnit:)`` accepts, for messages.
+    public static let known = "ns, us, ms, s or instructions"
+
+    /// The error for an entry whose `time_unit` is not known.
+    static func unknownUnitError(source: String, entry: String, timeUnit: String) -> InputError {
+        InputError(source: source, "\(entry): unknown time_unit \"\(timeUnit)\" (expected \(known))")
+    }
+
+    /// The error for a file that holds both times and instruction counts.
+    static func mixedUnitsError(source: String) -> InputError {
+        InputError(source: source, "mixes instruction counts and times; compare one kind of measurement at a time")
+    }
 }
 
 /// The repetitions of one case in one file.
@@ -141,17 +168,6 @@ public struct ResultFile: Sendable {
         var kernel: String?
     }
 
-    /// Seconds per `unit`, or nil for a unit that is not a time.
-    static func secondsPer(_ unit: String) -> Double? {
-        switch unit {
-        case "ns": return 1e-9
-        case "us": return 1e-6
-        case "ms": return 1e-3
-        case "s": return 1
-        default: return nil
-        }
-    }
-
     static func assemble(source: String, kind: Kind, context: [String: String], entries: [RawEntry]) throws -> ResultFile {
         var order: [String] = []
         var iterations: [String: [Double]] = [:]
@@ -168,17 +184,13 @@ public struct ResultFile: Sendable {
                 continue
             }
             let value: Double
-            if e.timeUnit == "instructions" {
-                units.insert(.instructions)
-                value = e.realTime
-            } else if let scale = secondsPer(e.timeUnit) {
-                units.insert(.seconds)
+            if let (unit, scale) = ResultUnit.parse(timeUnit: e.timeUnit) {
+                units.insert(unit)
                 value = e.realTime * scale
             } else if e.runType == "aggregate" && e.aggregateName != "median" {
                 continue  // e.g. a coefficient of variation in percent: not used
             } else {
-                throw InputError(source: source,
-                                 "\(e.name): unknown time_unit \"\(e.timeUnit)\" (expected ns, us, ms, s or instructions)")
+                throw ResultUnit.unknownUnitError(source: source, entry: e.name, timeUnit: e.timeUnit)
             }
             guard value.isFinite, value >= 0 else {
                 throw InputError(source: source, "\(e.name): real_time is \(e.realTime), not a non-negative number")
@@ -193,16 +205,24 @@ public struct ResultFile: Sendable {
             }
             if let k = e.kernel, !k.isEmpty { kernels[e.runName] = k }
         }
-        if units.count > 1 {
-            throw InputError(source: source, "mixes instruction counts and times; compare one kind of measurement at a time")
-        }
+        if units.count > 1 { throw ResultUnit.mixedUnitsError(source: source) }
         var cases: [CaseSamples] = []
         for name in order where errors[name] == nil {
+            let found: CaseSamples
             if let samples = iterations[name] {
-                cases.append(CaseSamples(name: name, samples: samples, kernel: kernels[name]))
+                found = CaseSamples(name: name, samples: samples, kernel: kernels[name])
             } else if let median = medians[name] {
-                cases.append(CaseSamples(name: name, samples: [median], fromAggregate: true, kernel: kernels[name]))
+                found = CaseSamples(name: name, samples: [median], fromAggregate: true, kernel: kernels[name])
+            } else {
+                continue
             }
+            // A zero time or count is a failed measurement, not an infinitely fast
+            // one: the case is an error, on either side of a comparison alike.
+            if let zero = found.samples.first(where: { !($0 > 0) }) {
+                errors[name] = "real_time is \(zero), not a positive measurement"
+                continue
+            }
+            cases.append(found)
         }
         return ResultFile(source: source, kind: kind, unit: units.first ?? .seconds, context: context,
                           cases: cases, errors: errors)
@@ -344,6 +364,9 @@ public struct Comparison: Sendable {
     public var onlyInNew: [String]
     /// Cases with an error on either side: name → "base: message" / "new: message".
     public var errors: [(name: String, message: String)]
+    /// Cases that BASE measured and that failed in NEW (an error, an
+    /// unverified result, a non-positive time): NEW cannot pass the gate.
+    public var newFailures: [String]
     public var contextDifferences: [ContextDifference]
     /// Shared context keys that agree.
     public var contextAgreeing: Int
@@ -392,14 +415,20 @@ public struct Comparison: Sendable {
             if !parts.isEmpty { errors.append((name, parts.joined(separator: "; "))) }
         }
         let errored = Set(errors.map(\.0))
+        let measuredInBase = Set(base.cases.map(\.name))
+        var newFailures = errors.map(\.0).filter { measuredInBase.contains($0) && new.errors[$0] != nil }
 
         var cases: [CaseComparison] = []
         var fewReps = 0
         for b in base.cases where keep(b.name) && !errored.contains(b.name) {
             guard let n = newByName[b.name] else { continue }
             let baseMedian = b.median, newMedian = n.median
-            guard baseMedian > 0 else {
-                errors.append((b.name, "base median is \(baseMedian): no ratio"))
+            // Files read by ResultFile.load never get here with a zero (such a case
+            // is an error there); a hand-built ResultFile is held to the same rule.
+            guard baseMedian > 0, newMedian > 0 else {
+                let side = baseMedian > 0 ? "new" : "base"
+                errors.append((b.name, "\(side): median is \(side == "new" ? newMedian : baseMedian), not a positive measurement"))
+                if side == "new" { newFailures.append(b.name) }
                 continue
             }
             let ratio = newMedian / baseMedian
@@ -433,6 +462,7 @@ public struct Comparison: Sendable {
         }
         self.cases = cases
         self.errors = errors
+        self.newFailures = newFailures
         let matched = Set(cases.map(\.name)).union(errored)
         self.onlyInBase = base.cases.map(\.name).filter { keep($0) && newByName[$0] == nil && !matched.contains($0) }
         self.onlyInNew = new.cases.map(\.name).filter { keep($0) && !baseNames.contains($0) }
@@ -482,10 +512,29 @@ public struct Comparison: Sendable {
         return exp(cases.reduce(0) { $0 + log($1.ratio) } / Double(cases.count))
     }
 
-    /// The exit status of `kernelbench compare`: ``CompareExit/regression``
-    /// when a case regressed (unless `reportOnly`), else ``CompareExit/success``.
+    /// Why NEW cannot pass the gate whatever its timings say: cases BASE
+    /// measured failed in NEW, or no case could be compared at all (every
+    /// matched case has an error). Nil when the comparison can decide.
+    public var failure: String? {
+        if !newFailures.isEmpty {
+            let n = newFailures.count
+            let shown = newFailures.prefix(3).joined(separator: ", ") + (n > 3 ? ", ..." : "")
+            return "\(n) case\(n == 1 ? "" : "s") measured in \(base.source) failed in \(new.source) "
+                + "(error, unverified result or non-positive time): \(shown)"
+        }
+        if cases.isEmpty {
+            return "no case could be compared: all \(errors.count) matched case\(errors.count == 1 ? " has" : "s have") errors"
+        }
+        return nil
+    }
+
+    /// The exit status of `kernelbench compare`: ``CompareExit/error`` when
+    /// NEW failed (see ``failure``), even with `reportOnly`; else
+    /// ``CompareExit/regression`` when a case regressed (unless `reportOnly`),
+    /// else ``CompareExit/success``.
     public func exitStatus(reportOnly: Bool = false) -> Int32 {
-        hasRegression && !reportOnly ? CompareExit.regression : CompareExit.success
+        if failure != nil { return CompareExit.error }
+        return hasRegression && !reportOnly ? CompareExit.regression : CompareExit.success
     }
 
     /// The context differences that make the comparison doubtful.
@@ -495,7 +544,8 @@ public struct Comparison: Sendable {
 /// Exit statuses of `kernelbench compare` (which differ from the rest of kernelbench).
 public enum CompareExit {
     public static let success: Int32 = 0
-    /// Missing or unreadable file, malformed JSON, no cases in common, bad option.
+    /// Missing or unreadable file, malformed JSON, no cases in common, bad
+    /// option, or cases that failed in NEW.
     public static let error: Int32 = 1
     public static let regression: Int32 = 2
 }
@@ -526,6 +576,10 @@ extension Comparison {
         lines.append("")
         lines.append("## Summary")
         lines.append("")
+        if let failure {
+            lines.append("**FAILED: \(failure).** Failed cases cannot pass the gate, whatever the timings of the others.")
+            lines.append("")
+        }
         let regressions = count(.regression)
         let headline = regressions == 0 ? "**No regression**" : "**\(regressions) regression\(regressions == 1 ? "" : "s")**"
         var counts = "\(headline) in \(cases.count) compared case\(cases.count == 1 ? "" : "s"): "

@@ -24,9 +24,15 @@ struct Compare: ParsableCommand {
             Without --report it goes to standard output; with --report FILE standard output gets \
             the summary only.
 
+            A case that BASE measured but that failed in NEW (an error, a result not verified \
+            against the reference, a zero time) fails the comparison, as does a comparison in \
+            which no case could be compared; the report is still written in full. A time or count \
+            of zero is an error case on either side, never a ratio.
+
             Exit codes of this command (unlike the rest of kernelbench): 0 no regression, \
             2 regression found, 1 error (missing file, malformed JSON, no cases in common, bad \
-            option value). With --report-only, 0 unless there is an error. A command line the \
+            option value, a case failed in NEW, nothing comparable). With --report-only, 0 unless \
+            there is an error (failed cases are errors, so they still exit 1). A command line the \
             parser cannot read at all (unknown option, missing BASE or NEW) is an error too: \
             status 1, so that 2 always means a regression.
             """)
@@ -55,7 +61,7 @@ struct Compare: ParsableCommand {
     @Flag(help: "Overwrite an existing --report file (never one of the compared files).")
     var force = false
 
-    @Flag(help: "Report only: exit 0 even when there are regressions (errors still exit 1).")
+    @Flag(help: "Report only: exit 0 even when there are regressions (errors, failed cases included, still exit 1).")
     var reportOnly = false
 
     @Option(help: ArgumentHelp("Compare only cases whose name matches this regular expression.", valueName: "regex"))
@@ -80,6 +86,9 @@ struct Compare: ParsableCommand {
             }
             let status = comparison.exitStatus(reportOnly: reportOnly)
             fflush(nil)  // the report (stdout) before the one-line verdict on stderr
+            if let failure = comparison.failure {
+                throw CLIFailure(message: "compare: \(failure)", code: status)
+            }
             if status != 0 {
                 let n = comparison.count(.regression)
                 throw CLIFailure(message: "compare: \(n) regression\(n == 1 ? "" : "s") found", code: status)

@@ -64,4 +64,19 @@ import Testing
         #expect(text.contains("is an error too: status 1, so that 2 always means a regression"), "\(help.out)")
         #expect(!text.contains("usual usage status 2"))
     }
+
+    /// A NEW run whose cases failed must not pass the gate, with or without --report-only.
+    @Test func compareFailsWhenNewCasesFailed() throws {
+        let base = try CompareTests.kernelbenchReport([("instr/a", 1000), ("instr/b", 1000)], unit: "ns")
+        var broken = try JSONDecoder().decode(BenchmarkReport.self, from: base)
+        for i in broken.benchmarks.indices { broken.benchmarks[i].verified = false }
+        try base.write(to: URL(fileURLWithPath: dir + "/base.json"))
+        try broken.jsonData().write(to: URL(fileURLWithPath: dir + "/new.json"))
+        for extra in [[], ["--report-only"]] {
+            let r = try expectFailure(["compare", "base.json", "new.json"] + extra, code: 1,
+                                      "compare: 2 cases measured in base.json failed in new.json")
+            #expect(r.out.contains("**FAILED: 2 cases measured") && r.out.contains("result not verified"), "\(r.out)")
+        }
+        #expect(try run(["compare", "base.json", "base.json"]).code == 0)
+    }
 }

@@ -258,6 +258,65 @@ import Testing
         #expect(c.markdown().contains("`b`: error"))
     }
 
+    @Test func casesThatFailInNewFailTheGate() throws {
+        let base = Self.googleBenchmark([("a", Self.scaled(1)), ("b", Self.scaled(1))])
+        let new = Self.googleBenchmark([("a", Self.scaled(1))], errors: ["b"])
+        let c = try Self.compare(base, new)
+        #expect(c.newFailures == ["b"])
+        #expect(c.failure?.contains("1 case measured in base.json failed in new.json") == true, "\(c.failure ?? "nil")")
+        #expect(c.exitStatus() == CompareExit.error)
+        #expect(c.exitStatus(reportOnly: true) == CompareExit.error)
+        #expect(c.summaryMarkdown().contains("**FAILED: 1 case measured"))
+        // A case that errors on both sides (an ISA neither machine has) is listed, not a failure of NEW.
+        let both = try Self.compare(Self.googleBenchmark([("a", Self.scaled(1))], errors: ["b"]), new)
+        #expect(both.newFailures.isEmpty && both.failure == nil)
+        #expect(both.errors.map(\.name) == ["b"])
+        #expect(both.exitStatus() == CompareExit.success)
+    }
+
+    @Test func everyCaseUnverifiedInNewIsAnErrorNotAPass() throws {
+        let names = ["instr/a", "instr/b", "instr/c"]
+        let base = try Self.kernelbenchReport(names.map { ($0, 1000) }, unit: "ns")
+        var report = try JSONDecoder().decode(BenchmarkReport.self, from: base)
+        for i in report.benchmarks.indices { report.benchmarks[i].verified = false }
+        let c = try Self.compare(base, try report.jsonData())
+        #expect(c.cases.isEmpty && c.errors.count == 3)
+        #expect(c.newFailures == names)
+        #expect(c.exitStatus() == CompareExit.error && c.exitStatus(reportOnly: true) == CompareExit.error)
+        #expect(c.failure?.hasPrefix("3 cases measured in base.json failed in new.json") == true, "\(c.failure ?? "nil")")
+        // Broken on the BASE side only: nothing can be compared, which is no pass either.
+        let reversed = try Self.compare(try report.jsonData(), base)
+        #expect(reversed.newFailures.isEmpty)
+        #expect(reversed.failure == "no case could be compared: all 3 matched cases have errors")
+        #expect(reversed.exitStatus(reportOnly: true) == CompareExit.error)
+    }
+
+    @Test func zeroTimesAreErrorsOnEitherSide() throws {
+        let good = Self.googleBenchmark([("a", Self.scaled(1)), ("b", Self.scaled(1))])
+        let zero = Self.googleBenchmark([("a", Self.scaled(1).map { _ in 0 }), ("b", Self.scaled(1))])
+        let side = try Self.file(zero, "zero.json")
+        #expect(side.cases.map(\.name) == ["b"])
+        #expect(side.errors["a"] == "real_time is 0.0, not a positive measurement")
+        // Zero in NEW: an error and a failure of NEW, never "-100%" or a geometric mean of 0.
+        let newZero = try Self.compare(good, zero)
+        #expect(newZero.cases.map(\.name) == ["b"] && newZero.newFailures == ["a"])
+        #expect(newZero.errors.first?.message == "new: real_time is 0.0, not a positive measurement")
+        #expect(newZero.geometricMean == 1)
+        #expect(newZero.exitStatus() == CompareExit.error)
+        // Zero in BASE: the same error, listed; NEW is not to blame.
+        let baseZero = try Self.compare(zero, good)
+        #expect(baseZero.errors.first?.message == "base: real_time is 0.0, not a positive measurement")
+        #expect(baseZero.newFailures.isEmpty && baseZero.exitStatus() == CompareExit.success)
+        // One zero repetition among positive ones spoils the case too.
+        let oneZero = Self.googleBenchmark([("a", [0] + Self.scaled(1).dropFirst())])
+        #expect(try Self.file(oneZero, "x").errors["a"] != nil)
+        // A hand-built file that skips the reader's check gets the same treatment.
+        let handBuilt = ResultFile(source: "h.json", kind: .googleBenchmark, unit: .seconds, context: [:],
+                                   cases: [CaseSamples(name: "a", samples: [0, 0, 0])])
+        let direct = try Comparison(base: Self.file(good, "base.json"), new: handBuilt)
+        #expect(direct.newFailures == ["a"] && direct.errors.first?.message.contains("new: median is 0.0") == true)
+    }
+
     @Test func unmatchedAndFilteredCases() throws {
         let base = Self.googleBenchmark([("bsr/a", Self.scaled(1)), ("bsr/old", Self.scaled(1)), ("csr/a", Self.scaled(1))])
         let new = Self.googleBenchmark([("bsr/a", Self.scaled(1)), ("bsr/new", Self.scaled(1)), ("csr/a", Self.scaled(2))])
