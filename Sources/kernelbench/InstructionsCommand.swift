@@ -33,7 +33,7 @@ struct Instructions: ParsableCommand {
     @Option(help: "Kernel calls after the verifying call.")
     var calls = 10
 
-    @Option(help: "Read \"CASE TOTAL_INSTRUCTIONS\" lines (total over --calls + 1 kernel calls) and write a result file.")
+    @Option(help: "Read \"CASE TOTAL_INSTRUCTIONS\" lines (total over --calls + 1 kernel calls: a positive whole number, one line per case) and write a result file.")
     var counts: String?
 
     @Option(help: "Result file written with --counts (default: standard output).")
@@ -74,17 +74,29 @@ struct Instructions: ParsableCommand {
             throw InputError(source: countsPath, "cannot read: \(error.localizedDescription)")
         }
         var report = BenchmarkReport(context: MachineContext.current())
+        var firstLine: [String: Int] = [:]  // case -> line of its count
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty { continue }
-            guard fields.count == 2, let total = Double(fields[1]), total >= 0 else {
+            guard fields.count == 2 else {
                 throw InputError(source: countsPath, line: index + 1, "expected \"CASE TOTAL_INSTRUCTIONS\"")
+            }
+            // An instruction count is a positive whole number: "1.5e6", "0" or
+            // "-3" is a broken counter output, not a count to compare against.
+            guard let total = Int(fields[1]), total > 0 else {
+                throw InputError(source: countsPath, line: index + 1,
+                                 "count '\(fields[1])' is not a positive whole number of instructions (expected \"CASE TOTAL_INSTRUCTIONS\")")
             }
             let name = String(fields[0])
             guard let c = cases.first(where: { $0.name == name }) else {
                 throw InputError(source: countsPath, line: index + 1, "unknown gate case \"\(name)\"")
             }
-            report.benchmarks.append(c.entry(instructionsPerCall: total / Double(calls + 1), calls: calls + 1))
+            if let first = firstLine[name] {
+                throw InputError(source: countsPath, line: index + 1,
+                                 "a second count for \"\(name)\" (the first is on line \(first)); give each case once")
+            }
+            firstLine[name] = index + 1
+            report.benchmarks.append(c.entry(instructionsPerCall: Double(total) / Double(calls + 1), calls: calls + 1))
         }
         guard !report.benchmarks.isEmpty else { throw InputError(source: countsPath, "no counts") }
         return report

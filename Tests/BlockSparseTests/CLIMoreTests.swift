@@ -79,4 +79,29 @@ import Testing
         }
         #expect(try run(["compare", "base.json", "base.json"]).code == 0)
     }
+
+    // MARK: instructions
+
+    /// Counts are positive whole numbers, one line per case: anything else
+    /// names its line instead of being compared later.
+    @Test func instructionCountsMustBePositiveWholeAndUnique() throws {
+        let list = try run(["instructions", "--list"])
+        let names = list.out.split(separator: "\n").compactMap { $0.split(separator: "\t").first.map(String.init) }
+        #expect(names.count >= 2, "\(list.err)")
+        let (a, b) = (names[0], names[1])
+        func counts(_ text: String) throws -> [String] {
+            try text.write(toFile: dir + "/counts.txt", atomically: true, encoding: .utf8)
+            return ["instructions", "--counts", "counts.txt"]
+        }
+        for bad in ["0", "-5", "1.5e6", "12.0", "inf", "nan", "1e3"] {
+            try expectFailure(counts("\(a) 1000\n\(b) \(bad)\n"),
+                              "counts.txt:2: count '\(bad)' is not a positive whole number of instructions")
+        }
+        try expectFailure(counts("\(a) 1000\n\(b) 2000\n\n\(a) 1100\n"),
+                          "counts.txt:4: a second count for \"\(a)\" (the first is on line 1)")
+        let good = try run(counts("\(a) 1100\n\(b) 2200\n"))
+        #expect(good.code == 0, "\(good.err)")
+        let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(good.out.utf8))
+        #expect(report.benchmarks.map(\.real_time) == [100, 200])  // per call: total / (10 + 1)
+    }
 }
