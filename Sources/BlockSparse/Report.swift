@@ -170,14 +170,39 @@ public enum ReportRenderer {
         return medians
     }
 
-    /// `entry.real_time` in seconds (Google Benchmark's `time_unit`: ns, us, ms or s).
+    /// `entry.real_time` in the report's base unit: seconds for a time
+    /// (Google Benchmark's `time_unit`: ns, us, ms or s), the count itself for
+    /// instructions (see ``ResultUnit/parse(timeUnit:)``).
     public static func seconds(_ e: BenchmarkEntry) -> Double {
-        switch e.time_unit {
-        case "ns": return e.real_time * 1e-9
-        case "us": return e.real_time * 1e-6
-        case "ms": return e.real_time * 1e-3
-        default: return e.real_time
+        e.real_time * (ResultUnit.parse(timeUnit: e.time_unit)?.scale ?? 1)
+    }
+
+    /// What the report measures: times unless its entries hold instruction
+    /// counts. A report whose units cannot be read counts as times here;
+    /// ``write(_:stem:directory:formats:force:input:)`` refuses it first.
+    static func unit(_ r: BenchmarkReport) -> ResultUnit {
+        (try? r.unit(source: "")) ?? .seconds
+    }
+
+    /// A median (or min, max, MAD) value for people: a time, or a grouped
+    /// instruction count.
+    static func measure(_ value: Double, _ unit: ResultUnit) -> String {
+        switch unit {
+        case .seconds: return Fmt.time(value)
+        case .instructions: return value.isFinite && abs(value) < 1e18 ? Comparison.groupedInteger(value) : "n/a"
         }
+    }
+
+    /// The results tables' heading for the median column.
+    static func medianHeading(_ unit: ResultUnit) -> String {
+        unit == .instructions ? "median instructions per call" : "median time"
+    }
+
+    /// The sentence that says what the figures are.
+    static func figuresSentence(_ unit: ResultUnit) -> String {
+        unit == .instructions
+            ? "All figures are instruction counts per kernel call (time_unit \"instructions\"), not times."
+            : "All figures are medians over repetitions."
     }
 
     /// Every median entry whose output did not match the reference.
@@ -354,7 +379,8 @@ public enum ReportRenderer {
         let medians = medianEntries(r)
         var o = "# KernelBench report\n\n"
         o += "BSR block-sparse × dense fp32 matrix multiplication against CSR and dense OpenBLAS. "
-        o += "All figures are medians over repetitions.\n\n"
+        let measured = unit(r)
+        o += figuresSentence(measured) + "\n\n"
 
         let bad = unverified(r)
         if !bad.isEmpty {
@@ -394,12 +420,12 @@ public enum ReportRenderer {
         for (source, entries) in bySource(medians) {
             o += "### \(mdEscape(source))\n\n"
             if let e = entries.first { o += "A is \(e.m) × \(e.k) (\(mdEscape(e.distribution)) distribution).\n\n" }
-            o += "| format | kernel | block | sparsity | N | threads | median time | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |\n"
+            o += "| format | kernel | block | sparsity | N | threads | \(medianHeading(measured)) | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |\n"
             o += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
             for e in entries {
                 let cells = [
                     e.format, "`" + e.kernel.replacingOccurrences(of: "`", with: "'") + "`", blockLabel(e),
-                    Fmt.percent(e.sparsity), "\(e.n)", "\(e.threads)", Fmt.time(seconds(e)),
+                    Fmt.percent(e.sparsity), "\(e.n)", "\(e.threads)", measure(seconds(e), measured),
                     Fmt.sig(e.useful_gflops), Fmt.sig(e.effective_gflops),
                     e.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–",
                     Fmt.factor(e.speedup_vs_dense), Fmt.factor(e.speedup_vs_csr),
@@ -456,26 +482,33 @@ public enum ReportRenderer {
 
     // MARK: CSV
 
-    /// The CSV columns, in order.
-    public static let csvColumns = [
-        "name", "run_name", "matrix", "distribution", "format", "kernel", "block_rows", "block_cols", "m", "k", "n",
-        "sparsity", "achieved_sparsity", "partition", "threads", "repetitions",
-        "median_seconds", "min_seconds", "max_seconds", "mad_seconds",
-        "useful_gflops", "effective_gflops", "gbytes_per_second", "percent_of_peak",
-        "speedup_vs_dense", "speedup_vs_csr", "verified", "max_abs_error", "max_rel_error",
-    ]
+    /// The CSV columns of a report of times, in order.
+    public static let csvColumns = csvColumns(for: .seconds)
+
+    /// The CSV columns, in order: the median, min, max and MAD columns are
+    /// `_seconds` for times and `_instructions` for instruction counts.
+    public static func csvColumns(for unit: ResultUnit) -> [String] {
+        let suffix = unit == .instructions ? "_instructions" : "_seconds"
+        return ["name", "run_name", "matrix", "distribution", "format", "kernel", "block_rows", "block_cols", "m", "k", "n",
+                "sparsity", "achieved_sparsity", "partition", "threads", "repetitions"]
+            + ["median", "min", "max", "mad"].map { $0 + suffix }
+            + ["useful_gflops", "effective_gflops", "gbytes_per_second", "percent_of_peak",
+               "speedup_vs_dense", "speedup_vs_csr", "verified", "max_abs_error", "max_rel_error"]
+    }
 
     /// One row per median entry with every KernelBench field and the
-    /// median, min, max and MAD time in seconds (RFC 4180 quoting; empty
-    /// cells for missing values). The min/max/MAD come from the run's
+    /// median, min, max and MAD in seconds (or instructions, for a report of
+    /// instruction counts; see ``csvColumns(for:)``), RFC 4180 quoting, empty
+    /// cells for missing values. The min/max/MAD come from the run's
     /// aggregates, or from its repetitions when those are missing.
     public static func csv(_ r: BenchmarkReport) -> String {
         let aggregates = aggregatesByRun(r)
         let iterations = iterationSeconds(r)
-        var o = csvColumns.joined(separator: ",") + "\n"
+        var o = csvColumns(for: unit(r)).joined(separator: ",") + "\n"
         func num(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
         for e in sorted(medianEntries(r)) {
-            let agg = aggregates[e.run_name] ?? [:]
+            // An aggregate in a unit that is not a measure (a CV in percent) is not used.
+            let agg = (aggregates[e.run_name] ?? [:]).filter { ResultUnit.parse(timeUnit: $0.value.time_unit) != nil }
             let reps = iterations[e.run_name] ?? []
             let summary = reps.isEmpty ? nil : Summary(reps)
             let fields: [String] = [
@@ -507,7 +540,8 @@ public enum ReportRenderer {
     /// - Returns: The written paths, in `formats` order.
     /// - Throws: ``InputError`` naming a file that exists when `force` is
     ///   false (or the input itself, `input`, which is never overwritten),
-    ///   or one that cannot be written.
+    ///   or one that cannot be written; naming `input` for an unknown
+    ///   `time_unit` or a mix of times and instruction counts.
     public static func write(_ r: BenchmarkReport, stem: String, directory: String, formats: [ReportFormat],
                              force: Bool, input: String? = nil) throws -> [String] {
         let paths = formats.map { format -> (ReportFormat, String) in
@@ -520,6 +554,7 @@ public enum ReportRenderer {
                 throw InputError(source: path, "is the input result file; choose another --output folder")
             }
         }
+        _ = try r.unit(source: input ?? stem)
         try refuseToOverwrite(paths.map(\.1), force: force)
         for (format, path) in paths {
             let text: String

@@ -229,6 +229,7 @@ extension ReportRenderer {
     /// break-even sentences, charts, and the result tables.
     public static func html(_ r: BenchmarkReport) -> String {
         let medians = medianEntries(r)
+        let measured = unit(r)
         let styles = Styles(Set(medians.map(SeriesKey.init)))
         let e = escapeXML
         var chartIndex = 0
@@ -284,7 +285,7 @@ extension ReportRenderer {
             <h1>KernelBench report</h1>
             <p class="lead">BSR block-sparse × dense fp32 matrix multiplication against CSR and dense OpenBLAS on \
             \(e(r.context.cpu_model)) · \(e(r.context.date)) · revision <code>\(e(r.context.git_revision))</code>. \
-            All figures are medians over repetitions.</p>
+            \(e(figuresSentence(measured)))</p>
 
             """
 
@@ -343,8 +344,9 @@ extension ReportRenderer {
                 speedup, missing: "no result has a speed-up over dense (no dense baseline was measured).")
         section("Thread scaling",
                 "How much faster the largest thread count runs than one thread, per format and block shape.",
-                scalingCharts(medians, styles: styles),
-                missing: "no matrix and N was measured both on one thread and on several.")
+                measured == .instructions ? [] : scalingCharts(medians, styles: styles),
+                missing: measured == .instructions ? "instruction counts, not times."
+                    : "no matrix and N was measured both on one thread and on several.")
         section("Roofline",
                 "Each point is one median result. Points under the sloped roof are limited by memory bandwidth, "
                     + "under the flat roof by arithmetic throughput.",
@@ -360,7 +362,7 @@ extension ReportRenderer {
             }
             o += "<div class=\"scroll\"><table class=\"results\"><thead><tr>"
             o += "<th>format</th><th>kernel</th><th>block</th><th class=\"num\">sparsity</th><th class=\"num\">N</th>"
-            o += "<th class=\"num\">threads</th><th class=\"num\">median time</th><th class=\"num\">useful GFLOP/s</th>"
+            o += "<th class=\"num\">threads</th><th class=\"num\">\(medianHeading(measured))</th><th class=\"num\">useful GFLOP/s</th>"
             o += "<th class=\"num\">effective GFLOP/s</th><th class=\"num\">% of peak</th><th class=\"num\">speedup vs dense</th>"
             o += "<th class=\"num\">speedup vs CSR</th><th>verified</th></tr></thead>\n<tbody>\n"
             var previous: BenchmarkEntry?
@@ -372,7 +374,7 @@ extension ReportRenderer {
                 o += classes.isEmpty ? "<tr>" : "<tr class=\"\(classes.joined(separator: " "))\">"
                 o += "<td>\(e(x.format))</td><td><code>\(e(x.kernel))</code></td><td>\(e(blockLabel(x)))</td>"
                 o += "<td class=\"num\">\(Fmt.percent(x.sparsity))</td><td class=\"num\">\(x.n)</td><td class=\"num\">\(x.threads)</td>"
-                o += "<td class=\"num\">\(e(Fmt.time(seconds(x))))</td><td class=\"num\">\(Fmt.sig(x.useful_gflops))</td>"
+                o += "<td class=\"num\">\(e(measure(seconds(x), measured)))</td><td class=\"num\">\(Fmt.sig(x.useful_gflops))</td>"
                 o += "<td class=\"num\">\(Fmt.sig(x.effective_gflops))</td>"
                 o += "<td class=\"num\">\(x.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–")</td>"
                 o += "<td class=\"num\">\(Fmt.factor(x.speedup_vs_dense))</td><td class=\"num\">\(Fmt.factor(x.speedup_vs_csr))</td>"

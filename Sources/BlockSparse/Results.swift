@@ -112,6 +112,24 @@ public struct BenchmarkReport: Codable, Sendable {
         benchmarks.filter { $0.run_type == "aggregate" && $0.aggregate_name == aggregate }
     }
 
+    /// What the file measures: times (any of ns, us, ms, s) or instruction
+    /// counts, read as `kernelbench compare` reads them (an aggregate other
+    /// than the median in another unit, such as a CV in percent, is ignored).
+    /// - Throws: ``InputError`` naming `source` and the entry for an unknown
+    ///   `time_unit`, or for a file that mixes times and instruction counts.
+    public func unit(source: String) throws -> ResultUnit {
+        var units = Set<ResultUnit>()
+        for e in benchmarks {
+            if let (unit, _) = ResultUnit.parse(timeUnit: e.time_unit) {
+                units.insert(unit)
+            } else if !(e.run_type == "aggregate" && e.aggregate_name != "median") {
+                throw ResultUnit.unknownUnitError(source: source, entry: e.name, timeUnit: e.time_unit)
+            }
+        }
+        if units.count > 1 { throw ResultUnit.mixedUnitsError(source: source) }
+        return units.first ?? .seconds
+    }
+
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

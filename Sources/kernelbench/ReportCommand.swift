@@ -9,6 +9,11 @@ struct Report: ParsableCommand {
             Writes RESULT-stem.md, .html and .csv (see --format) next to the result file or into \
             --output, each atomically. An existing file is never overwritten without --force. \
             The HTML page is self-contained: it needs no network and no JavaScript.
+
+            Times in ns, us, ms or s are shown in readable units (the CSV's *_seconds columns hold \
+            seconds). A file of instruction counts (time_unit "instructions", as written by \
+            `kernelbench instructions --counts`) is shown as counts per kernel call, with \
+            *_instructions CSV columns. Any other time_unit is refused, as `compare` refuses it.
             """)
 
     @Argument(help: "A result file written by `kernelbench run` (JSON).")

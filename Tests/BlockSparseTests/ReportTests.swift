@@ -316,6 +316,49 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         }
     }
 
+    /// A report of instruction counts (or of times in ns, us, ms) is shown in
+    /// its own unit, and an unknown unit is refused as `compare` refuses it.
+    @Test func unitsAreRenderedAndUnknownUnitsRefused() throws {
+        let counts = try JSONDecoder().decode(BenchmarkReport.self,
+                                              from: CompareTests.kernelbenchReport([("instr/a", 101_000)]))
+        #expect(try counts.unit(source: "x") == .instructions)
+        let md = ReportRenderer.markdown(counts)
+        #expect(md.contains("| 101,000 |") && md.contains("median instructions per call"), "\(md)")
+        #expect(md.contains("instruction counts per kernel call") && !md.contains("101000 s") && !md.contains("median time"))
+        let csv = ReportRenderer.csv(counts).split(separator: "\n").map { parseCSVLine(String($0)) }
+        let header = try #require(csv.first)
+        #expect(header.contains("median_instructions") && !header.contains("median_seconds"))
+        #expect(csv[1][try #require(header.firstIndex(of: "median_instructions"))] == "101000.0")
+        let html = ReportRenderer.html(counts)
+        #expect(html.contains(">101,000<") && html.contains("median instructions per call") && !html.contains("101000 s"))
+
+        for (unit, value, shown) in [("ns", 2500.0, "2.50 µs"), ("us", 2500.0, "2.50 ms"), ("ms", 2.5, "2.50 ms"), ("s", 2.5, "2.50 s")] {
+            var times = counts
+            times.benchmarks[0].time_unit = unit
+            times.benchmarks[0].real_time = value
+            #expect(try times.unit(source: "x") == .seconds)
+            #expect(ReportRenderer.markdown(times).contains("| \(shown) |"), "\(unit)")
+            #expect(ReportRenderer.csv(times).contains("median_seconds"))
+        }
+
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var odd = counts
+        odd.benchmarks[0].time_unit = "parsecs"
+        #expect {
+            _ = try ReportRenderer.write(odd, stem: "odd", directory: dir, formats: ReportFormat.allCases, force: false,
+                                         input: "odd.json")
+        } throws: { error in
+            (error as? InputError)?.description
+                == "odd.json: instr/a_median: unknown time_unit \"parsecs\" (expected ns, us, ms, s or instructions)"
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/odd.md"))
+        var mixed = counts
+        mixed.benchmarks.append(mixed.benchmarks[0])
+        mixed.benchmarks[1].time_unit = "ns"
+        #expect(throws: InputError.self) { _ = try mixed.unit(source: "mixed.json") }
+    }
+
     @Test func badInputAndFormats() throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
