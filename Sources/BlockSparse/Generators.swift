@@ -33,6 +33,79 @@ public struct GeneratorSpec: Hashable, Sendable, Codable {
     }
 }
 
+extension GeneratorSpec {
+    /// Blocks the generator keeps: `round((1 - sparsity) * blocks)`.
+    var keptBlocks: Int {
+        let total = Double(block.blockRowCount(rows)) * Double(block.blockColCount(cols))
+        return Int(min(((1 - sparsity) * total).rounded(), Double(Int.max / 2)))
+    }
+
+    /// An upper estimate of the bytes ``BSRMatrix/random(_:)`` holds at its
+    /// peak for this spec: the per-block-row lists of chosen blocks (one array
+    /// per block row, each with its allocation overhead), the sampler's table
+    /// (a hash table of up to one entry per kept block for `uniform`, per-row
+    /// tables for `powerlaw`), and the BSR arrays. Saturates at `Int.max`.
+    public var generatorPeakBytes: Int {
+        let mb = Double(block.blockRowCount(rows)), kb = Double(block.blockColCount(cols))
+        let keep = Double(keptBlocks)
+        let usedRows = min(mb, keep)
+        // [[Int]]: 8 bytes per row; a non-empty row is a heap array (32-byte
+        // header + malloc overhead, about 48 bytes with its first element) and
+        // each further element costs at most 16 bytes with the doubling growth.
+        let perRow = 8 * mb + 48 * usedRows + 16 * max(0, keep - usedRows)
+        // A hash table of n Int pairs: 16 bytes per bucket, at most 3/4 full,
+        // a power of two of buckets; the table being grown also holds the old half.
+        func table(_ n: Double) -> Double { n < 1 ? 0 : 24 * exp2((n * 4 / 3).log2.rounded(.up)) }
+        let sampler: Double
+        switch distribution {
+        case .uniform: sampler = table(keep)
+        case .powerlaw: sampler = 32 * mb + table(min(kb, keep))  // order, weights, counts, open; one row's table
+        case .banded: sampler = 0
+        }
+        return saturated(perRow + max(sampler, Double(bsrBytes)))
+    }
+
+    /// Bytes of the BSR matrix itself: row pointers, column indices and the
+    /// blocks' values, padding included.
+    var bsrBytes: Int {
+        let mb = Double(block.blockRowCount(rows)), keep = Double(keptBlocks)
+        return saturated(4 * (mb + 1) + 4 * keep + 4 * keep * Double(block.rows * block.cols))
+    }
+
+    /// An upper bound on the logical non-zeros of the generated matrix.
+    public var maxNonzeros: Int {
+        saturated(min(Double(keptBlocks) * Double(block.rows * block.cols), Double(rows) * Double(cols)))
+    }
+
+    /// An upper estimate of the peak bytes of generating the matrix and
+    /// converting it to CSR (``CSRMatrix/init(bsr:keepExplicitZeros:)``,
+    /// while the BSR form is still held), as `kernelbench export` does.
+    public var exportPeakBytes: Int {
+        let csr = Double(CSRMatrix.conversionPeakBytes(rows: rows, nonzeros: maxNonzeros))
+        return saturated(max(Double(generatorPeakBytes), Double(bsrBytes) + csr))
+    }
+}
+
+extension CSRMatrix {
+    /// An upper estimate of the bytes a CSR matrix of `rows` rows and
+    /// `nonzeros` entries needs while it is built by appending (as the
+    /// conversions do): the row pointers, and the column and value arrays
+    /// with their doubling growth (both the old and the new buffer alive
+    /// while one of them grows). Saturates at `Int.max`.
+    public static func conversionPeakBytes(rows: Int, nonzeros: Int) -> Int {
+        saturated(4 * (Double(rows) + 1) + 20 * Double(nonzeros))
+    }
+}
+
+/// `bytes` as an Int, saturating at `Int.max` (for estimates that may overflow).
+func saturated(_ bytes: Double) -> Int {
+    bytes.isNaN || bytes >= Double(Int.max) ? Int.max : Int(max(bytes, 0))
+}
+
+private extension Double {
+    var log2: Double { Foundation.log2(self) }
+}
+
 extension BSRMatrix {
     /// A seeded random block-sparse matrix: the same spec gives the same
     /// matrix on every machine. Values are uniform in ±[1/64, 1), never zero;

@@ -68,9 +68,12 @@ struct Export: ParsableCommand {
             csr = CSRMatrix(dense: weights)
         } else {
             let (m, k) = try parseShape(shape)
-            try checkMemory(Int(Double(m) * Double(k) * (1 - sparsity) * 12), what: "a \(m)x\(k) matrix")
-            let a = try BSRMatrix.random(GeneratorSpec(rows: m, cols: k, block: blockShape, sparsity: sparsity,
-                                                       distribution: distribution, seed: seed))
+            let spec = GeneratorSpec(rows: m, cols: k, block: blockShape, sparsity: sparsity,
+                                     distribution: distribution, seed: seed)
+            // Everything export holds at once, not just the non-zeros: the generator's
+            // per-row lists and sampler, the BSR form and the CSR form built from it.
+            try checkMemory(spec.exportPeakBytes, what: "exporting a \(m)x\(k) matrix with \(blockShape) blocks")
+            let a = try BSRMatrix.random(spec)
             csr = CSRMatrix(bsr: a)
             comment = String(format: "kernelbench export: %dx%d, %@ blocks, %@ distribution, seed %llu, block sparsity %.4f",
                              m, k, blockShape.description, distribution.rawValue, seed, a.blockSparsity)

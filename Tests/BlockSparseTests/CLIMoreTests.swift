@@ -24,10 +24,11 @@ import Testing
     }()
 
     /// Runs the executable in `dir` (a copy of CLITests' helper).
-    func run(_ args: [String], env: [String: String] = [:]) throws -> Result {
+    /// With `shell`, runs /bin/sh with `args` instead (to set a ulimit first).
+    func run(_ args: [String], env: [String: String] = [:], shell: Bool = false) throws -> Result {
         let path = try #require(CLIMoreTests.binary, "kernelbench executable not found next to the test bundle (swift build first)")
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
+        p.executableURL = URL(fileURLWithPath: shell ? "/bin/sh" : path)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
@@ -43,8 +44,9 @@ import Testing
 
     /// Exit `code`, `phrase` on stderr, and no crash.
     @discardableResult
-    func expectFailure(_ args: [String], code: Int32 = 2, _ phrase: String, env: [String: String] = [:]) throws -> Result {
-        let r = try run(args, env: env)
+    func expectFailure(_ args: [String], code: Int32 = 2, _ phrase: String, env: [String: String] = [:],
+                       shell: Bool = false) throws -> Result {
+        let r = try run(args, env: env, shell: shell)
         #expect(r.code == code, "\(args): exit \(r.code), stderr: \(r.err)")
         #expect(r.err.contains(phrase), "\(args): stderr was: \(r.err)")
         #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump"), "\(args): \(r.err)")
@@ -103,5 +105,31 @@ import Testing
         #expect(good.code == 0, "\(good.err)")
         let report = try JSONDecoder().decode(BenchmarkReport.self, from: Data(good.out.utf8))
         #expect(report.benchmarks.map(\.real_time) == [100, 200])  // per call: total / (10 + 1)
+    }
+
+    // MARK: export
+
+    /// The export estimate counts what the generator and the conversion hold,
+    /// not just the non-zeros: one heap array per non-empty block row, the
+    /// sampler's table, the BSR and the CSR forms.
+    @Test func exportMemoryEstimateCountsAllStorage() throws {
+        let tall = GeneratorSpec(rows: Int(Int32.max), cols: 1, block: shape(1, 1), sparsity: 0.5)
+        // 2^30 one-element arrays (48 bytes each) on top of the 8-byte row slots.
+        #expect(tall.exportPeakBytes >= 48 * (1 << 30) + 8 * Int(Int32.max))
+        let empty = GeneratorSpec(rows: Int(Int32.max), cols: Int(Int32.max), block: shape(1, 1), sparsity: 1)
+        #expect(empty.exportPeakBytes >= 12 * Int(Int32.max))  // 8-byte row slots and 4-byte BSR row pointers, nothing stored
+        let usual = GeneratorSpec(rows: 4096, cols: 4096, block: shape(8, 8), sparsity: 0.9)
+        let values = usual.maxNonzeros * 4
+        #expect(usual.exportPeakBytes > 2 * values && usual.exportPeakBytes < 20 * values)
+    }
+
+    /// Refused with exit 2 and a clear message, never killed or trapped.
+    @Test func exportRefusesWhatDoesNotFit() throws {
+        let args = ["export", "--shape", "1000000x1", "--block", "1", "--sparsity", "0.5", "--output", "tall.mtx"]
+        // The non-zeros alone (12 bytes each, 6 MB) fit in 40M; the generator's row arrays do not.
+        try expectFailure(args, "memory is available", env: ["KERNELBENCH_MEMORY_LIMIT": "40M"])
+        #expect(!FileManager.default.fileExists(atPath: dir + "/tall.mtx"))
+        let fits = try run(args, env: ["KERNELBENCH_MEMORY_LIMIT": "200M"])
+        #expect(fits.code == 0, "\(fits.err)")
     }
 }
