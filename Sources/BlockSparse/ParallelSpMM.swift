@@ -337,8 +337,9 @@ public final class ParallelSpMM: @unchecked Sendable {
     }
 }
 
-/// Bytes of memory currently available (MemAvailable, or physical memory),
-/// capped by `KERNELBENCH_MEMORY_LIMIT` when that is set to a valid size.
+/// Bytes of memory currently available (MemAvailable, or physical memory,
+/// and no more than `ulimit -v` leaves), capped by `KERNELBENCH_MEMORY_LIMIT`
+/// when that is set to a valid size.
 public func availableMemory() -> Int {
     (try? budget()) ?? systemAvailableMemory()
 }
@@ -350,15 +351,42 @@ private func budget() throws -> Int {
     return try memoryLimit().map { min(system, $0) } ?? system
 }
 
-/// MemAvailable from /proc/meminfo, or physical memory.
+/// MemAvailable from /proc/meminfo, or physical memory; capped by the
+/// address space this process may still map when `ulimit -v` (RLIMIT_AS)
+/// limits it, since an allocation beyond that fails however much RAM is free.
 private func systemAvailableMemory() -> Int {
-    if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+    let physical = meminfoAvailable()
+        ?? Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    return addressSpaceHeadroom().map { min(physical, $0) } ?? physical
+}
+
+/// MemAvailable from /proc/meminfo, in bytes.
+private func meminfoAvailable() -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+        let parts = line.split(separator: " ")
+        if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
+    }
+    return nil
+}
+
+/// RLIMIT_AS minus the address space already mapped (VmSize), or nil when
+/// there is no limit.
+private func addressSpaceHeadroom() -> Int? {
+    #if os(Linux)
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+    var mapped = 0
+    if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+        for line in text.split(separator: "\n") where line.hasPrefix("VmSize:") {
             let parts = line.split(separator: " ")
-            if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
+            if parts.count >= 2, let kib = Int(parts[1]) { mapped = kib * 1024 }
         }
     }
-    return Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    return max(0, Int(clamping: limit.rlim_cur) - mapped)
+    #else
+    return nil
+    #endif
 }
 
 /// `KERNELBENCH_MEMORY_LIMIT`: bytes, or a number with a K, M or G suffix

@@ -131,5 +131,9 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/tall.mtx"))
         let fits = try run(args, env: ["KERNELBENCH_MEMORY_LIMIT": "200M"])
         #expect(fits.code == 0, "\(fits.err)")
+        // ulimit -v caps what the process can allocate whatever RAM is free: the check sees it.
+        let binary = try #require(CLIMoreTests.binary)
+        try expectFailure(["-c", "ulimit -v 3000000 && exec \"$0\" \"$@\"", binary, "export", "--shape", "100000000x1",
+                           "--block", "1", "--sparsity", "0.5", "--output", "huge.mtx"], "memory is available", shell: true)
     }
 }
