@@ -8,27 +8,33 @@ struct Export: ParsableCommand {
         discussion: """
             The matrix is exactly the one `run` generates for the same shape, block, sparsity, \
             distribution and seed. With --safetensors/--tensor the real weights are written instead, \
-            block-pruned by mean |w| when --prune-to is given.
+            block-pruned by mean |w| when --prune-to is given; --shape, --sparsity, --distribution \
+            and --seed describe a generated matrix and are refused there, as is --prune-to without \
+            --safetensors. A warning on standard error says when the block sparsity achieved differs \
+            from the target by more than one percentage point (a matrix of few blocks can only reach \
+            multiples of 1/blocks).
 
             Examples:
               kernelbench export --shape 4096x4096 --block 8 --sparsity 0.9 --output a.mtx
               kernelbench export --safetensors model.safetensors --tensor fc1.weight --block 4 --prune-to 0.9 --output fc1.mtx
             """)
 
-    @Option(help: "Matrix shape MxK.")
-    var shape: String = "4096x4096"
+    // Generator options are optional so that giving one with --safetensors is
+    // detected; their defaults are applied in run().
+    @Option(help: "Matrix shape MxK (default 4096x4096; generated matrices only).")
+    var shape: String?
 
-    @Option(help: "Block size b or RxC.")
+    @Option(help: "Block size b or RxC (the pruning block with --prune-to).")
     var block: String = "8"
 
-    @Option(help: "Target block sparsity in [0, 1].")
-    var sparsity: Double = 0.9
+    @Option(help: "Target block sparsity in [0, 1] (default 0.9; generated matrices only, see --prune-to).")
+    var sparsity: Double?
 
-    @Option(help: "Block distribution: uniform, powerlaw or banded.")
-    var distribution: BlockDistribution = .uniform
+    @Option(help: "Block distribution: uniform, powerlaw or banded (default uniform; generated matrices only).")
+    var distribution: BlockDistribution?
 
-    @Option(help: "Generator seed (the same as `run --seed`).")
-    var seed: UInt64 = 42
+    @Option(help: "Generator seed, the same as `run --seed` (default 42; generated matrices only).")
+    var seed: UInt64?
 
     @Option(help: "A .safetensors file with real weights (use with --tensor).")
     var safetensors: String?
@@ -36,7 +42,7 @@ struct Export: ParsableCommand {
     @Option(help: "Tensor name inside --safetensors.")
     var tensor: String?
 
-    @Option(name: .customLong("prune-to"), help: "Block-prune the real weights by mean |w| to this block sparsity.")
+    @Option(name: .customLong("prune-to"), help: "Block-prune the real weights by mean |w| to this block sparsity (needs --safetensors).")
     var pruneTo: Double?
 
     @Option(help: "Output .mtx file.")
@@ -47,9 +53,21 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         guard BlockShape(parsing: block) != nil else { throw ValidationError("--block '\(block)' is not a block size (e.g. 8 or 4x1)") }
-        guard sparsity >= 0, sparsity <= 1 else { throw ValidationError("--sparsity must be in [0, 1] (got \(sparsity))") }
+        if let sparsity, !(sparsity >= 0 && sparsity <= 1) { throw ValidationError("--sparsity must be in [0, 1] (got \(sparsity))") }
         if let p = pruneTo, !(p >= 0 && p <= 1) { throw ValidationError("--prune-to must be in [0, 1] (got \(p))") }
         if (safetensors == nil) != (tensor == nil) { throw ValidationError("--safetensors and --tensor go together") }
+        if safetensors != nil {
+            let generatorOnly = [("--shape", shape != nil), ("--sparsity", sparsity != nil),
+                                 ("--distribution", distribution != nil), ("--seed", seed != nil)]
+                .filter(\.1).map(\.0)
+            if !generatorOnly.isEmpty {
+                throw ValidationError("\(generatorOnly.joined(separator: ", ")) describe\(generatorOnly.count == 1 ? "s" : "") a generated "
+                    + "matrix and cannot go with --safetensors (the tensor has its own shape; prune it with --prune-to)")
+            }
+        } else if pruneTo != nil {
+            throw ValidationError("--prune-to prunes real weights: it needs --safetensors and --tensor "
+                + "(for a generated matrix, give its block sparsity with --sparsity)")
+        }
         try refuseToOverwrite([output], force: force)
     }
 
@@ -64,21 +82,38 @@ struct Export: ParsableCommand {
                 let pruned = try BlockPruning.pruned(weights, block: blockShape, toSparsity: pruneTo)
                 weights = pruned.matrix
                 comment += String(format: ", block-pruned by mean |w| to %.1f%% of %@ blocks", pruned.mask.blockSparsity * 100, blockShape.description)
+                warnIfSparsityMissed(target: pruneTo, achieved: pruned.mask.blockSparsity, blocks: pruned.mask.blockCount,
+                                     matrix: "tensor '\(tensor)' (\(weights.rows)x\(weights.cols))", block: blockShape)
             }
             csr = CSRMatrix(dense: weights)
         } else {
-            let (m, k) = try parseShape(shape)
+            let (m, k) = try parseShape(shape ?? "4096x4096")
+            let sparsity = sparsity ?? 0.9
             let spec = GeneratorSpec(rows: m, cols: k, block: blockShape, sparsity: sparsity,
-                                     distribution: distribution, seed: seed)
+                                     distribution: distribution ?? .uniform, seed: seed ?? 42)
             // Everything export holds at once, not just the non-zeros: the generator's
             // per-row lists and sampler, the BSR form and the CSR form built from it.
             try checkMemory(spec.exportPeakBytes, what: "exporting a \(m)x\(k) matrix with \(blockShape) blocks")
             let a = try BSRMatrix.random(spec)
             csr = CSRMatrix(bsr: a)
             comment = String(format: "kernelbench export: %dx%d, %@ blocks, %@ distribution, seed %llu, block sparsity %.4f",
-                             m, k, blockShape.description, distribution.rawValue, seed, a.blockSparsity)
+                             m, k, blockShape.description, spec.distribution.rawValue, spec.seed, a.blockSparsity)
+            warnIfSparsityMissed(target: sparsity, achieved: a.blockSparsity,
+                                 blocks: a.blockRowCount * a.blockColCount, matrix: "a \(m)x\(k) matrix", block: blockShape)
         }
         try MatrixMarket.write(csr, to: output, comment: comment)
         print("wrote \(output): \(csr.rows)x\(csr.cols), \(csr.nonzeros) non-zeros")
+    }
+
+    /// Warns when the block sparsity reached is more than one percentage point
+    /// from the target: with few blocks only multiples of 1/blocks exist.
+    func warnIfSparsityMissed(target: Double, achieved: Double, blocks: Int, matrix: String, block: BlockShape) {
+        guard abs(achieved - target) > 0.01 else { return }
+        let why = blocks == 0 ? "it has no blocks"
+            : blocks < 100 ? "too few blocks: \(matrix) has only \(blocks) block\(blocks == 1 ? "" : "s") of \(block), "
+                + String(format: "so its block sparsity moves in steps of %.1f%%", 100 / Double(blocks))
+            : "the distribution cannot place the blocks asked for"
+        note(String(format: "kernelbench: warning: block sparsity achieved %.1f%%, target %.1f%%: ", achieved * 100, target * 100)
+             + why + " (choose a smaller --block or a larger matrix).")
     }
 }

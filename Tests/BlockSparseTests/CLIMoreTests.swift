@@ -136,4 +136,33 @@ import Testing
         try expectFailure(["-c", "ulimit -v 3000000 && exec \"$0\" \"$@\"", binary, "export", "--shape", "100000000x1",
                            "--block", "1", "--sparsity", "0.5", "--output", "huge.mtx"], "memory is available", shell: true)
     }
+
+    /// Options that do not apply are refused, not dropped.
+    @Test func exportRefusesOptionsItWouldIgnore() throws {
+        try expectFailure(["export", "--prune-to", "0.5", "--output", "p.mtx"], "--prune-to prunes real weights: it needs --safetensors")
+        let weights = try DenseMatrix.random(rows: 24, cols: 20, seed: 3)
+        try SafeTensors.write([("fc.weight", weights)], to: dir + "/w.safetensors")
+        let real = ["export", "--safetensors", "w.safetensors", "--tensor", "fc.weight", "--block", "4", "--output", "w.mtx"]
+        for (option, value) in [("--shape", "8x8"), ("--sparsity", "0.3"), ("--distribution", "banded"), ("--seed", "7")] {
+            try expectFailure(real + [option, value], "\(option) describes a generated matrix and cannot go with --safetensors")
+        }
+        try expectFailure(real + ["--shape", "8x8", "--seed", "7"], "--shape, --seed describe a generated matrix")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/w.mtx"))
+        let pruned = try run(real + ["--prune-to", "0.5"])
+        #expect(pruned.code == 0 && !pruned.err.contains("warning"), "\(pruned.err)")
+        // 30 blocks of 4x4: 55% rounds to 17 blocks, 56.7%.
+        let coarse = try run(real + ["--prune-to", "0.55", "--force"])
+        #expect(coarse.code == 0, "\(coarse.err)")
+        #expect(coarse.err.contains("warning: block sparsity achieved 56.7%, target 55.0%: too few blocks"), "\(coarse.err)")
+    }
+
+    /// A target the block grid cannot reach is written, with a warning that says why.
+    @Test func exportWarnsWhenTheSparsityCannotBeReached() throws {
+        let dense = try run(["export", "--shape", "16x16", "--block", "32", "--sparsity", "0.5", "--output", "d.mtx"])
+        #expect(dense.code == 0, "\(dense.err)")
+        #expect(dense.err.contains("warning: block sparsity achieved 0.0%, target 50.0%: too few blocks: "
+            + "a 16x16 matrix has only 1 block of 32x32, so its block sparsity moves in steps of 100.0%"), "\(dense.err)")
+        let exact = try run(["export", "--shape", "30x20", "--block", "4", "--sparsity", "0.5", "--output", "e.mtx"])
+        #expect(exact.code == 0 && !exact.err.contains("warning"), "\(exact.err)")
+    }
 }
