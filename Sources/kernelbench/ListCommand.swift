@@ -75,7 +75,7 @@ struct Peak: ParsableCommand {
             measures the same numbers at start-up and reports every kernel as a fraction of them.
             """)
 
-    @Option(help: "Threads for the all-core figures (default: the CPUs this process may use).")
+    @Option(help: "Threads for the all-core figures, 1 to 4096 (default: the CPUs this process may use; more than those shares cores, with a warning, and takes longer without measuring more).")
     var threads: Int?
 
     @Flag(help: "Print JSON.")
@@ -86,7 +86,11 @@ struct Peak: ParsableCommand {
     }
 
     func run() throws {
-        let peak = MachinePeak.measure(threads: threads ?? Topology.detect().cpuCount)
+        let cpus = Topology.detect().cpuCount
+        if let threads {
+            warnIfOversubscribed([threads], cpus: cpus, option: "--threads", hint: "leave it out for all of them")
+        }
+        let peak = MachinePeak.measure(threads: threads ?? cpus)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -165,4 +165,17 @@ import Testing
         let exact = try run(["export", "--shape", "30x20", "--block", "4", "--sparsity", "0.5", "--output", "e.mtx"])
         #expect(exact.code == 0 && !exact.err.contains("warning"), "\(exact.err)")
     }
+
+    // MARK: peak
+
+    /// More threads than CPUs is allowed (up to 4096, as for `run`) but said.
+    @Test func peakWarnsAboutMoreThreadsThanCPUs() throws {
+        let cpus = Topology.detect().cpuCount
+        let over = try run(["peak", "--threads", "\(cpus + 1)", "--json"])
+        #expect(over.code == 0, "\(over.err)")
+        #expect(over.err.contains("warning: --threads \(cpus + 1) is more than the \(cpus) CPU(s)"), "\(over.err)")
+        let fits = try run(["peak", "--threads", "1", "--json"])
+        #expect(fits.code == 0 && !fits.err.contains("is more than the"), "\(fits.err)")
+        try expectFailure(["peak", "--threads", "4097"], "--threads must be between 1 and 4096")
+    }
 }
