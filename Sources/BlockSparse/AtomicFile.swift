@@ -61,6 +61,7 @@ final class AtomicFile {
     }
 
     fileprivate init(path: String) throws {
+        guard !path.isEmpty else { throw InputError(source: "output", "the path is empty: name a file to write") }
         self.path = path
         let directory: String, name: Substring
         if let slash = path.lastIndex(of: "/") {

@@ -92,6 +92,7 @@ public struct ResultFile: Sendable {
     /// - Throws: ``InputError`` naming the file: unreadable, malformed JSON,
     ///   not a result file, an entry without a name or time, an unknown unit.
     public static func load(path: String) throws -> ResultFile {
+        try refuseDirectory(path, expected: "a result file (kernelbench or Google Benchmark JSON)")
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             let exists = FileManager.default.fileExists(atPath: path)
@@ -383,7 +384,7 @@ public struct Comparison: Sendable {
     /// Compares `new` against `base`.
     /// - Throws: ``InputError`` when the files measure different things
     ///   (times against instruction counts), when they have no case in
-    ///   common, or when `options.filter` is not a valid regular expression.
+    ///   common, or when `options.filter` is empty or not a valid regular expression.
     public init(base: ResultFile, new: ResultFile, options: ComparisonOptions = ComparisonOptions()) throws {
         self.base = base
         self.new = new
@@ -394,6 +395,9 @@ public struct Comparison: Sendable {
         }
         var keep: (String) -> Bool = { _ in true }
         if let pattern = options.filter {
+            guard !pattern.isEmpty else {
+                throw InputError(source: "--filter", "is empty: give a regular expression, or leave --filter out to compare every case")
+            }
             let regex: NSRegularExpression
             do { regex = try NSRegularExpression(pattern: pattern) } catch {
                 throw InputError(source: "--filter", "not a valid regular expression: \(pattern)")

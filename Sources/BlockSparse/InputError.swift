@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why outside input (a file or a stream) could not be read: the one error
 /// type of the input layer. It names the source and, when known, the line
 /// (text formats) or byte offset (binary formats) at fault.
@@ -21,5 +23,15 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         if let line { return "\(source):\(line): \(message)" }
         if let offset { return "\(source) (byte \(offset)): \(message)" }
         return "\(source): \(message)"
+    }
+}
+
+/// Throws ``InputError`` naming `path` when it is a directory, so that a
+/// reader says so instead of the system's error (or a size) for reading one.
+/// - Parameter what: what the path should have been, e.g. "a result file".
+public func refuseDirectory(_ path: String, expected what: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw InputError(source: path, "is a directory, not \(what)")
     }
 }

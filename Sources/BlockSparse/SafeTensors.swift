@@ -117,6 +117,7 @@ public enum SafeTensors {
     }
 
     private static func readHeader(_ path: String) throws -> Header {
+        try refuseDirectory(path, expected: "a .safetensors file")
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw InputError(source: path, FileManager.default.fileExists(atPath: path) ? "cannot open (permission?)" : "no such file")
         }

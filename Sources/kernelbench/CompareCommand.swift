@@ -64,7 +64,7 @@ struct Compare: ParsableCommand {
     @Flag(help: "Report only: exit 0 even when there are regressions (errors, failed cases included, still exit 1).")
     var reportOnly = false
 
-    @Option(help: ArgumentHelp("Compare only cases whose name matches this regular expression.", valueName: "regex"))
+    @Option(help: ArgumentHelp("Compare only cases whose name matches this regular expression (not empty).", valueName: "regex"))
     var filter: String?
 
     func run() throws {
@@ -107,6 +107,9 @@ struct Compare: ParsableCommand {
             throw InputError(source: "--threshold", "must be a non-negative fraction (got \(threshold))")
         }
         if let report {
+            guard !report.isEmpty else {
+                throw InputError(source: "--report", "is empty: name the Markdown file to write, or leave it out for standard output")
+            }
             let target = URL(fileURLWithPath: report).standardizedFileURL.resolvingSymlinksInPath().path
             for input in [base, new]
             where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == target {

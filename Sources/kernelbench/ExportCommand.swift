@@ -68,6 +68,7 @@ struct Export: ParsableCommand {
             throw ValidationError("--prune-to prunes real weights: it needs --safetensors and --tensor "
                 + "(for a generated matrix, give its block sparsity with --sparsity)")
         }
+        guard !output.isEmpty else { throw ValidationError("--output is empty: name the .mtx file to write") }
         try refuseToOverwrite([output], force: force)
     }
 

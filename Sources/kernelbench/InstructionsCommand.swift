@@ -47,6 +47,7 @@ struct Instructions: ParsableCommand {
         guard modes == 1 else { throw ValidationError("give exactly one of --list, --case NAME, --counts FILE") }
         guard (1...100_000).contains(calls) else { throw ValidationError("--calls must be between 1 and 100000 (got \(calls))") }
         if output != nil && counts == nil { throw ValidationError("--output goes with --counts") }
+        if output?.isEmpty == true { throw ValidationError("--output is empty: name the result file to write, or leave it out for standard output") }
         if let output { try refuseToOverwrite([output], force: force) }
     }
 
@@ -69,6 +70,7 @@ struct Instructions: ParsableCommand {
 
     /// The result file for per-case totals.
     func assemble(countsPath: String, cases: [GateCase]) throws -> BenchmarkReport {
+        try refuseDirectory(countsPath, expected: "a file of \"CASE TOTAL_INSTRUCTIONS\" lines")
         let text: String
         do { text = try String(contentsOfFile: countsPath, encoding: .utf8) } catch {
             throw InputError(source: countsPath, "cannot read: \(error.localizedDescription)")

@@ -178,4 +178,28 @@ import Testing
         #expect(fits.code == 0 && !fits.err.contains("is more than the"), "\(fits.err)")
         try expectFailure(["peak", "--threads", "4097"], "--threads must be between 1 and 4096")
     }
+
+    // MARK: messages
+
+    /// A directory, an empty path or an empty filter gets a message that says so.
+    @Test func directoriesAndEmptyValuesAreNamed() throws {
+        try FileManager.default.createDirectory(atPath: dir + "/folder", withIntermediateDirectories: true)
+        try CompareTests.googleBenchmark([("a", CompareTests.scaled(1))]).write(to: URL(fileURLWithPath: dir + "/r.json"))
+        try expectFailure(["compare", "folder", "r.json"], code: 1, "folder: is a directory, not a result file")
+        try expectFailure(["compare", "r.json", "folder"], code: 1, "folder: is a directory, not a result file")
+        try expectFailure(["report", "folder"], "folder: is a directory, not a kernelbench result file")
+        try expectFailure(["export", "--safetensors", "folder", "--tensor", "t", "--output", "s.mtx"],
+                          "folder: is a directory, not a .safetensors file")
+        try expectFailure(["instructions", "--counts", "folder"], "folder: is a directory")
+        for r in [try run(["compare", "folder", "r.json"]), try run(["report", "folder"])] {
+            #expect(!r.err.contains("NSCocoaErrorDomain"), "\(r.err)")
+        }
+
+        try expectFailure(["export", "--shape", "8x8", "--output", ""], "--output is empty: name the .mtx file to write")
+        try expectFailure(["instructions", "--counts", "c.txt", "--output", ""], "--output is empty")
+        try expectFailure(["compare", "r.json", "r.json", "--report", ""], code: 1, "--report: is empty")
+        let filter = try expectFailure(["compare", "r.json", "r.json", "--filter", ""], code: 1,
+                                       "--filter: is empty: give a regular expression")
+        #expect(!filter.err.contains("not a valid regular expression"))
+    }
 }

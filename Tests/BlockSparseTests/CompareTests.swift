@@ -328,6 +328,9 @@ import Testing
         #expect(!filtered.hasRegression)
         #expect(Self.error { try Self.compare(base, new, ComparisonOptions(filter: "([")) }?.message
             .contains("not a valid regular expression") == true)
+        // An empty filter is refused as empty, not called an invalid expression.
+        #expect(Self.error { try Self.compare(base, new, ComparisonOptions(filter: "")) }?.description
+            == "--filter: is empty: give a regular expression, or leave --filter out to compare every case")
     }
 
     @Test func contextDifferencesWarnLoudly() throws {
@@ -431,6 +434,9 @@ import Testing
 
         let missing = Self.error { try ResultFile.load(path: "/nonexistent/dir/result.json") }
         #expect(missing?.description == "/nonexistent/dir/result.json: no such file")
+        let folder = NSTemporaryDirectory()
+        #expect(Self.error { try ResultFile.load(path: folder) }?.description
+            == "\(folder): is a directory, not a result file (kernelbench or Google Benchmark JSON)")
 
         let disjoint = Self.error {
             try Self.compare(Self.googleBenchmark([("a", [1, 2, 3])]), Self.googleBenchmark([("b", [1, 2, 3])]))

@@ -364,6 +364,17 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeAtomically(Data("{\"context\": 3}".utf8), to: dir + "/bad.json")
         #expect(throws: InputError.self) { _ = try BenchmarkReport.load(path: dir + "/bad.json") }
+        #expect {
+            _ = try BenchmarkReport.load(path: dir)
+        } throws: { error in
+            (error as? InputError)?.description == "\(dir): is a directory, not a kernelbench result file"
+        }
+        // The one writer says an empty path is empty (not "names a directory").
+        #expect {
+            try writeAtomically(Data("x".utf8), to: "")
+        } throws: { error in
+            (error as? InputError)?.description == "output: the path is empty: name a file to write"
+        }
         #expect(try ReportFormat.parseList("md, HTML,csv,md") == [.markdown, .html, .csv])
         #expect(throws: InputError.self) { _ = try ReportFormat.parseList("md,pdf") }
     }

@@ -67,5 +67,6 @@ import Testing
         let short = dir + "/short"
         #expect(FileManager.default.createFile(atPath: short, contents: Data([1, 2, 3])))
         expectInputError(short, "t", "too short")
+        expectInputError(dir, "t", "\(dir): is a directory, not a .safetensors file")  // not "file has 9223372036854775807"
     }
 }
