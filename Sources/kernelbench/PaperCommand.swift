@@ -51,7 +51,7 @@ struct Paper: ParsableCommand {
     @Option(help: "Training epochs of the dense baseline (default 20, learning rate decayed 0.9x per epoch; 5 with --quick).")
     var epochs: Int?
 
-    @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round (default 2; 1 with --quick).")
+    @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round (default 2; 1 with --quick; 0 = one-shot pruning: each level is evaluated as pruned, without retraining, while the dense baseline is still trained).")
     var retrainEpochs: Int?
 
     @Option(name: .customLong("lr"), help: "Adam learning rate of the dense baseline (default 0.001).")

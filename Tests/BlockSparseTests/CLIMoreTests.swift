@@ -202,4 +202,15 @@ import Testing
                                        "--filter: is empty: give a regular expression")
         #expect(!filter.err.contains("not a valid regular expression"))
     }
+
+    // MARK: paper
+
+    /// --retrain-epochs 0 is meaningful (prune without retraining, as the study
+    /// code handles it) and stays accepted; the help says what it does.
+    @Test func paperRetrainEpochsZeroIsDocumented() throws {
+        let help = try run(["paper", "--help"])
+        let text = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.code == 0 && text.contains("0 = one-shot pruning"), "\(help.out)")
+        try expectFailure(["paper", "--retrain-epochs=-1"], "--retrain-epochs must be between 0 and 1000")
+    }
 }
