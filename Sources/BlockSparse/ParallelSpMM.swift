@@ -361,11 +361,14 @@ private func systemAvailableMemory() -> Int {
 }
 
 /// MemAvailable from /proc/meminfo, in bytes.
-private func meminfoAvailable() -> Int? {
-    guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-        let parts = line.split(separator: " ")
-        if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
+private func meminfoAvailable() -> Int? { procKiB("/proc/meminfo", "MemAvailable:").map { $0 * 1024 } }
+
+/// A "Key:   123 kB" line of a /proc file, in KiB.
+private func procKiB(_ file: String, _ key: String) -> Int? {
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix(key) {
+        let parts = line.dropFirst(key.count).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if let first = parts.first, let kib = Int(first) { return kib }
     }
     return nil
 }
@@ -376,13 +379,7 @@ private func addressSpaceHeadroom() -> Int? {
     #if os(Linux)
     var limit = rlimit()
     guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
-    var mapped = 0
-    if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
-        for line in text.split(separator: "\n") where line.hasPrefix("VmSize:") {
-            let parts = line.split(separator: " ")
-            if parts.count >= 2, let kib = Int(parts[1]) { mapped = kib * 1024 }
-        }
-    }
+    let mapped = (procKiB("/proc/self/status", "VmSize:") ?? 0) * 1024
     return max(0, Int(clamping: limit.rlim_cur) - mapped)
     #else
     return nil
