@@ -303,6 +303,14 @@ public enum ReportRenderer {
         }
     }
 
+    /// The block shape of the matrix a case ran on, whatever its format:
+    /// CSR and dense rows of a block-pruned matrix tell their comparison apart.
+    static func matrixBlocks(_ e: BenchmarkEntry) -> String { "\(e.block_rows)x\(e.block_cols)" }
+
+    static let matrixBlocksNote = "*Matrix blocks*: the block size the matrix was generated or pruned with "
+        + "(CSR and dense run the same matrix as the BSR cases of that size; 1x1 is unstructured). *Partition*: "
+        + "how a threaded case split its work, or why it ran serially."
+
     /// "8x8", "1x1" for CSR, "–" for dense.
     static func blockLabel(_ e: BenchmarkEntry) -> String {
         switch e.format {
@@ -420,12 +428,13 @@ public enum ReportRenderer {
         for (source, entries) in bySource(medians) {
             o += "### \(mdEscape(source))\n\n"
             if let e = entries.first { o += "A is \(e.m) × \(e.k) (\(mdEscape(e.distribution)) distribution).\n\n" }
-            o += "| format | kernel | block | sparsity | N | threads | \(medianHeading(measured)) | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |\n"
-            o += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+            o += "\(matrixBlocksNote)\n\n"
+            o += "| format | kernel | matrix blocks | sparsity | N | threads | partition | \(medianHeading(measured)) | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |\n"
+            o += "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n"
             for e in entries {
                 let cells = [
-                    e.format, "`" + e.kernel.replacingOccurrences(of: "`", with: "'") + "`", blockLabel(e),
-                    Fmt.percent(e.sparsity), "\(e.n)", "\(e.threads)", measure(seconds(e), measured),
+                    e.format, "`" + e.kernel.replacingOccurrences(of: "`", with: "'") + "`", matrixBlocks(e),
+                    Fmt.percent(e.sparsity), "\(e.n)", "\(e.threads)", e.partition, measure(seconds(e), measured),
                     Fmt.sig(e.useful_gflops), Fmt.sig(e.effective_gflops),
                     e.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–",
                     Fmt.factor(e.speedup_vs_dense), Fmt.factor(e.speedup_vs_csr),

@@ -360,9 +360,10 @@ extension ReportRenderer {
             if let first = entries.first {
                 o += "<p class=\"note\">A is \(first.m) × \(first.k) (\(e(first.distribution)) distribution).</p>\n"
             }
+            o += "<p class=\"note\">\(e(matrixBlocksNote.replacingOccurrences(of: "*", with: "")))</p>\n"
             o += "<div class=\"scroll\"><table class=\"results\"><thead><tr>"
-            o += "<th>format</th><th>kernel</th><th>block</th><th class=\"num\">sparsity</th><th class=\"num\">N</th>"
-            o += "<th class=\"num\">threads</th><th class=\"num\">\(medianHeading(measured))</th><th class=\"num\">useful GFLOP/s</th>"
+            o += "<th>format</th><th>kernel</th><th>matrix blocks</th><th class=\"num\">sparsity</th><th class=\"num\">N</th>"
+            o += "<th class=\"num\">threads</th><th>partition</th><th class=\"num\">\(medianHeading(measured))</th><th class=\"num\">useful GFLOP/s</th>"
             o += "<th class=\"num\">effective GFLOP/s</th><th class=\"num\">% of peak</th><th class=\"num\">speedup vs dense</th>"
             o += "<th class=\"num\">speedup vs CSR</th><th>verified</th></tr></thead>\n<tbody>\n"
             var previous: BenchmarkEntry?
@@ -372,8 +373,9 @@ extension ReportRenderer {
                 previous = x
                 let classes = (group ? ["group"] : []) + (x.verified ? [] : ["fail"])
                 o += classes.isEmpty ? "<tr>" : "<tr class=\"\(classes.joined(separator: " "))\">"
-                o += "<td>\(e(x.format))</td><td><code>\(e(x.kernel))</code></td><td>\(e(blockLabel(x)))</td>"
+                o += "<td>\(e(x.format))</td><td><code>\(e(x.kernel))</code></td><td>\(e(matrixBlocks(x)))</td>"
                 o += "<td class=\"num\">\(Fmt.percent(x.sparsity))</td><td class=\"num\">\(x.n)</td><td class=\"num\">\(x.threads)</td>"
+                o += "<td>\(e(x.partition))</td>"
                 o += "<td class=\"num\">\(e(measure(seconds(x), measured)))</td><td class=\"num\">\(Fmt.sig(x.useful_gflops))</td>"
                 o += "<td class=\"num\">\(Fmt.sig(x.effective_gflops))</td>"
                 o += "<td class=\"num\">\(x.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–")</td>"

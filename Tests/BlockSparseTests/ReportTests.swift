@@ -163,6 +163,18 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(alone.sentence == "CSR on the 4x4-block matrix beats dense at every measured sparsity (>= 50%)")
     }
 
+    @Test func resultRowsNameTheirMatrixAndPartition() {
+        var report = speedupReport([(0.5, 0.8), (0.5, 1.2)], format: "csr")
+        report.benchmarks[1].block_rows = 4
+        report.benchmarks[1].block_cols = 4
+        report.benchmarks[1].run_name = "x/other"
+        report.benchmarks[1].partition = "serial (work 3 us < 10 x dispatch overhead 40 us)"
+        let md = ReportRenderer.markdown(report), html = ReportRenderer.html(report)
+        #expect(md.contains("| csr | `k` | 1x1 | 50% | 64 | 1 | none |"), "\(md)")
+        #expect(md.contains("| csr | `k` | 4x4 | 50% | 64 | 1 | serial (work 3 us < 10 x dispatch overhead 40 us) |"))
+        #expect(html.contains("<td>4x4</td>") && html.contains("<td>serial (work 3 us &lt; 10 x dispatch overhead 40 us)</td>"))
+    }
+
     @Test func syntheticReportGivesEveryWording() {
         let evens = ReportRenderer.breakEvens(syntheticReport())
         // 2 settings for 4096 (N 64, 256) + 1 for lenet, x 2 thread counts, x 4 series (csr, 4x4, 8x8, 16x1).
@@ -185,7 +197,7 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(md.hasPrefix("# KernelBench report"))
         #expect(md.contains("### 4096x4096\n"))
         #expect(md.contains("### lenet fc1 300x784\n"))
-        #expect(md.contains("| format | kernel | block | sparsity | N | threads | median time | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |"))
+        #expect(md.contains("| format | kernel | matrix blocks | sparsity | N | threads | partition | median time | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |"))
         // The warning comes before the machine summary and the tables.
         let warning = md.range(of: "FAILED verification")
         #expect(warning != nil)
