@@ -35,7 +35,8 @@ struct Paper: ParsableCommand {
     var quick = false
 
     @Option(help: ArgumentHelp("Comma-separated square block sizes to prune with (1 = unstructured).", valueName: "list"))
-    var blocks: String = "1,2,3,4,5,6,8,16"
+    var blocks: String = Paper.defaultBlocks
+    static let defaultBlocks = "1,2,3,4,5,6,8,16", defaultSeed: UInt64 = 2021
 
     @Option(help: "Prune/retrain rounds per block size (default 16, about 97% hidden sparsity; 11 with --quick).")
     var rounds: Int?
@@ -61,7 +62,7 @@ struct Paper: ParsableCommand {
     var retrainLearningRate: Float?
 
     @Option(help: "Seed of every random choice (initialisation, data order, validation split, random baseline).")
-    var seed: UInt64 = 2021
+    var seed: UInt64 = Paper.defaultSeed
 
     @Option(help: ArgumentHelp("Block score: mean-abs (the paper's), l2 or max-abs.", valueName: "score"))
     var score: String = BlockScore.meanAbs.rawValue
@@ -120,6 +121,22 @@ struct Paper: ParsableCommand {
         if let t = threads, t < 1 || t > 4096 { throw ValidationError("--threads must be between 1 and 4096 (got \(t))") }
         if let t = timingThreads, t < 1 || t > 4096 {
             throw ValidationError("--timing-threads must be between 1 and 4096 (got \(t))")
+        }
+        if render {
+            // --render only reads results.json: options of a study would be silently ignored.
+            let studyOptions: [(String, Bool)] = [
+                ("--quick", quick), ("--blocks", blocks != Paper.defaultBlocks), ("--rounds", rounds != nil),
+                ("--hidden-fraction", hiddenFraction != nil), ("--output-fraction", outputFraction != nil),
+                ("--epochs", epochs != nil), ("--retrain-epochs", retrainEpochs != nil), ("--lr", learningRate != nil),
+                ("--retrain-lr", retrainLearningRate != nil), ("--seed", seed != Paper.defaultSeed),
+                ("--score", score != BlockScore.meanAbs.rawValue), ("--no-random", noRandom),
+                ("--data", data != FashionMNIST.defaultDirectory), ("--export", export != nil), ("--threads", threads != nil),
+                ("--timing-threads", timingThreads != nil),
+            ]
+            let given = studyOptions.filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("--render re-renders the results in --output; it takes no study options (got \(given.joined(separator: ", ")))")
+            }
         }
         guard BlockScore(rawValue: score) != nil else {
             throw ValidationError("--score must be one of \(BlockScore.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(score)')")

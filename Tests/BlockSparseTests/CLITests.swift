@@ -163,6 +163,9 @@ import Testing
         try expectUsageError(["paper", "--quick", "--blocks", "4", "--data", "no-such-dir", "--output", "p-out",
                               "--export", "exp"], "lenet300100_b4_fc2.mtx: already exists; pass --force")
         #expect(try String(contentsOfFile: dir + "/exp/lenet300100_b4_fc2.mtx", encoding: .utf8) == "old")
+        // --render only reads results.json: a study option would be ignored, so it is refused.
+        try expectUsageError(["paper", "--render", "--output", "p-out", "--quick", "--epochs", "2"],
+                             "it takes no study options (got --quick, --epochs)")
     }
 
     @Test func moreThreadsThanCPUsWarns() throws {
