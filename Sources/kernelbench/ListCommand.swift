@@ -70,8 +70,9 @@ struct Peak: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure this machine's FMA peak (one core, all cores), streaming bandwidth and dispatch overhead.",
         discussion: """
-            The FMA probe runs independent FMA chains at the dispatch ISA (medians of 7 runs); the \
-            bandwidth probe is a STREAM triad over 384 MiB counted as 12 bytes per element. `run` \
+            The FMA probe runs independent FMA chains at the dispatch ISA (the fastest of 7 runs: a \
+            peak is what the core can do, so a run slowed by other work does not count); the bandwidth \
+            probe is a STREAM triad over 384 MiB counted as 12 bytes per element (median of its runs). `run` \
             measures the same numbers at start-up and reports every kernel as a fraction of them.
             """)
 

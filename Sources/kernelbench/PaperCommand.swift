@@ -15,7 +15,7 @@ struct Paper: ParsableCommand {
             baseline removes the same number of blocks at random. At every level it records test \
             accuracy (also through the BSR kernels and the parallel driver) and times the three layer \
             products W·X at batch 1 and 64 as BSR, CSR and dense (OpenBLAS), each verified against the \
-            reference first. Training uses as many OpenBLAS threads as there are cores. Inference is \
+            reference first. Training uses --threads OpenBLAS threads (default: the CPUs this process may use). Inference is \
             timed on one thread for all three formats, and again at --timing-threads threads (default: \
             the CPUs this process may use): dense with that many OpenBLAS threads, BSR and CSR through \
             the parallel driver, except products too small to split (under 10x the measured dispatch \
