@@ -5,7 +5,8 @@
 # Builds CKernels twice as shared libraries with the package's kernel flags
 # (-O3 -fno-math-errno): "base" from a git revision (default HEAD) and "new"
 # from the working tree, plus any extra builds of the working tree with
-# compiler flags of your choice (--variant 'NAME=-DKB_PANEL_BYTES=131072').
+# compiler flags of your choice (--variant 'NAME=-DKB_PANEL_BYTES=131072';
+# each NAME once, and neither base nor new).
 # Then Benchmarks/paired/paired.cpp loads them all, checks that their results
 # agree, and alternates single calls of each (order swapped every round, a
 # short FMA probe before each round). It prints per build the median time,
@@ -29,7 +30,11 @@ OUT="$ROOT/.build-paired"
 CC="${CC:-$(command -v clang || echo cc)}"
 CXX="${CXX:-$(command -v clang++ || echo c++)}"
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+# usage STATUS: the header above; on stdout for --help (0), on stderr for a bad command line (2).
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' | if [ "$1" = 0 ]; then cat; else cat >&2; fi
+    exit "$1"
+}
 die() { echo "paired-kernels: $*" >&2; exit 2; }
 
 base_rev=HEAD pairs=40 offset=0 variants=()
@@ -39,19 +44,52 @@ while [ $# -gt 0 ]; do
         --pairs) [ $# -ge 2 ] || die "--pairs needs a number"; pairs="$2"; shift 2 ;;
         --offset) [ $# -ge 2 ] || die "--offset needs a number of bytes"; offset="$2"; shift 2 ;;
         --variant) [ $# -ge 2 ] || die "--variant needs NAME=FLAGS"; variants+=("$2"); shift 2 ;;
-        -h|--help) usage ;;
+        -h|--help) usage 0 ;;
         --*) die "unknown option $1 (see --help)" ;;
         *) break ;;
     esac
 done
-[ $# -eq 6 ] || usage
+[ $# -eq 6 ] || usage 2
 kernel="$1" m="$2" k="$3" block="$4" sparsity="$5" n="$6"
+# Every argument is checked here, before anything is built (paired itself
+# checks the ranges again, but only after the builds).
+# whole NAME VALUE LO HI: VALUE is a whole number in [LO, HI] (paired.cpp's ranges).
+whole() {
+    [[ "$2" =~ ^[0-9]{1,9}$ ]] && [ $((10#$2)) -ge "$3" ] && [ $((10#$2)) -le "$4" ] \
+        || die "$1 must be a whole number in [$3, $4] (got '$2')"
+}
+whole M "$m" 1 1048576
+whole K "$k" 1 1048576
+whole N "$n" 1 65536
+whole --pairs "$pairs" 1 100000
+page="$(getconf PAGESIZE 2>/dev/null || echo 4096)"
+whole --offset "$offset" 0 $((page - 4))
+[ $((10#$offset % 4)) -eq 0 ] || die "--offset must be a multiple of 4 (floats stay aligned; got '$offset')"
+[[ "$sparsity" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] && awk -v s="$sparsity" 'BEGIN { exit !(s + 0 <= 1) }' \
+    || die "SPARSITY must be a number in [0, 1] (got '$sparsity')"
 case "$block" in
     *x*) r="${block%x*}" c="${block#*x}" ;;
     *) r="$block" c="$block" ;;
 esac
 [[ "$r" =~ ^[0-9]+$ && "$c" =~ ^[0-9]+$ ]] || die "BLOCK must be R, or RxC with whole numbers (got '$block')"
+whole "BLOCK's R" "$r" 1 256
+whole "BLOCK's C" "$c" 1 256
 git -C "$ROOT" rev-parse --verify --quiet "$base_rev^{commit}" >/dev/null || die "no such revision: $base_rev"
+# A variant is built to .build-paired/NAME.so: "base" or "new" would overwrite
+# one of the two compared builds (and report a speedup of the variant over
+# itself), and a repeated name would replace the earlier variant.
+variant_names=()
+for v in "${variants[@]}"; do
+    name="${v%%=*}"
+    [[ "$v" == *=* && "$name" =~ ^[A-Za-z0-9_-]+$ ]] || die "--variant takes NAME=FLAGS (got '$v')"
+    case "$name" in
+        base|new) die "--variant name '$name' is reserved for the compared builds; choose another name" ;;
+    esac
+    for seen in "${variant_names[@]}"; do
+        [ "$seen" != "$name" ] || die "--variant name '$name' given twice; each variant needs its own name"
+    done
+    variant_names+=("$name")
+done
 
 mkdir -p "$OUT"
 rm -rf "$OUT/base-src"
@@ -69,7 +107,6 @@ build_lib "$ROOT/CKernels" "$OUT/new.so"
 libs=("$OUT/base.so" "$OUT/new.so")
 for v in "${variants[@]}"; do
     name="${v%%=*}" flags="${v#*=}"
-    [[ "$v" == *=* && "$name" =~ ^[A-Za-z0-9_-]+$ ]] || die "--variant takes NAME=FLAGS (got '$v')"
     # shellcheck disable=SC2086 # flags are meant to split into words
     build_lib "$ROOT/CKernels" "$OUT/$name.so" $flags
     libs+=("$OUT/$name.so")
