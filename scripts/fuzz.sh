@@ -33,7 +33,9 @@
 # Environment: KERNELBENCH_FUZZ_SCRATCH  SwiftPM scratch folder (default .build-fuzz)
 #              SWIFT                     swift executable (default swift)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# This script's own path, for --help: "$0" may be relative to the caller's directory.
+self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+cd "$(dirname "$self")/.."
 
 all_targets=(mtx idx safetensors compare report paper)
 runs=1000000
@@ -52,7 +54,7 @@ while [ $# -gt 0 ]; do
     --jobs) [ $# -ge 2 ] || fail "--jobs needs a number"; jobs="$2"; shift ;;
     --merge) merge=1 ;;
     --replay) replay=1 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) fail "unknown option '$1' (see --help)" ;;
     *)
       [[ " ${all_targets[*]} " == *" $1 "* ]] || fail "unknown target '$1' (targets: ${all_targets[*]})"

@@ -59,7 +59,9 @@
 # kernel would toggle collection off inside itself.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+# This script's own path, for --help: "$0" may be relative to the caller's directory.
+self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+cd "$(dirname "$self")/.."
 scratch="${KERNELBENCH_SCRATCH_PATH:-.build}"
 swift="${SWIFT:-swift}"
 arch="$(uname -m)"
@@ -78,7 +80,7 @@ while [ $# -gt 0 ]; do
     --baseline) [ $# -ge 2 ] || fail "--baseline needs a file"; baseline="$2"; shift ;;
     --threshold) [ $# -ge 2 ] || fail "--threshold needs a fraction"; threshold="$2"; shift ;;
     --jobs) [ $# -ge 2 ] || fail "--jobs needs a number"; jobs="$2"; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) fail "unknown argument '$1' (see --help)" ;;
   esac
   shift
