@@ -37,12 +37,17 @@
 #                                         [--threshold FRACTION] [--jobs N]
 #   --update-baseline  rewrite the baseline with this run's counts (never done
 #                      otherwise); commit it with the reason in the message.
-#   --baseline FILE    compare against FILE instead of the committed baseline.
-#   --threshold X      relative change that fails the gate (default 0.02).
-#   --jobs N           cases run in parallel (default: number of CPUs, max 4).
-# Exit status: 0 pass (or no baseline for this architecture: a notice, so a
-# machine of another architecture does not fail CI), 2 an instruction-count
-# regression beyond the threshold, 1 any other failure (build, valgrind,
+#   --baseline FILE    compare against FILE instead of the committed baseline
+#                      (relative to the current directory; it must exist,
+#                      unless --update-baseline is to create it).
+#   --threshold X      relative change that fails the gate (a non-negative
+#                      fraction, default 0.02).
+#   --jobs N           cases run in parallel (a positive whole number;
+#                      default: number of CPUs, max 4).
+# Exit status: 0 pass (or no committed baseline for this architecture: a
+# notice, so a machine of another architecture does not fail CI), 2 an
+# instruction-count regression beyond the threshold, 1 any other failure
+# (bad option, a --baseline FILE that does not exist, build, valgrind,
 # verification, malformed baseline).
 # Output: reports/local/instruction-gate/ (counts, callgrind files, logs),
 # reports/local/instructions-<arch>.json (this run) and
@@ -61,11 +66,13 @@ set -euo pipefail
 
 # This script's own path, for --help: "$0" may be relative to the caller's directory.
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+caller="$PWD"  # a relative --baseline is the caller's, not the repository root's
 cd "$(dirname "$self")/.."
 scratch="${KERNELBENCH_SCRATCH_PATH:-.build}"
 swift="${SWIFT:-swift}"
 arch="$(uname -m)"
 baseline="reports/baselines/instructions-$arch.json"
+explicit_baseline=0
 threshold=0.02
 update=0
 calls=10
@@ -77,7 +84,11 @@ fail() { echo "instruction-gate: FAIL: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --update-baseline) update=1 ;;
-    --baseline) [ $# -ge 2 ] || fail "--baseline needs a file"; baseline="$2"; shift ;;
+    --baseline)
+      [ $# -ge 2 ] && [ -n "$2" ] || fail "--baseline needs a file"
+      baseline="$2" explicit_baseline=1
+      [[ "$baseline" == /* ]] || [ "$caller" = "$PWD" ] || baseline="$caller/$baseline"
+      shift ;;
     --threshold) [ $# -ge 2 ] || fail "--threshold needs a fraction"; threshold="$2"; shift ;;
     --jobs) [ $# -ge 2 ] || fail "--jobs needs a number"; jobs="$2"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -86,6 +97,16 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+[[ "$threshold" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] \
+  || fail "--threshold must be a non-negative fraction such as 0.02 (got '$threshold')"
+[[ "$jobs" =~ ^[0-9]+$ ]] && [[ "$jobs" =~ [1-9] ]] || fail "--jobs must be a positive whole number (got '$jobs')"
+
+# A baseline named on the command line must exist (a typo must not pass the
+# gate); only the committed default may be missing, on another architecture.
+if [ "$update" = 0 ] && [ "$explicit_baseline" = 1 ] && [ ! -f "$baseline" ]; then
+  [ -e "$baseline" ] && fail "--baseline $baseline: not a file"
+  fail "--baseline $baseline: no such file (a baseline named on the command line must exist)"
+fi
 if [ "$update" = 0 ] && [ ! -f "$baseline" ]; then
   echo "instruction-gate: NOTICE: no instruction baseline for $arch ($baseline); nothing to compare, skipping (exit 0)."
   echo "instruction-gate: to create one: bash scripts/instruction-gate.sh --update-baseline"
