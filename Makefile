@@ -66,7 +66,8 @@ clean:
 # ---- Performance regression checks (kernelbench compare) --------------------
 
 # Empty: the committed baseline of this machine's class,
-# reports/baselines/timing-$(kernelbench list --machine-class).json (e.g. timing-zen4-2core.json).
+# reports/baselines/timing-$(kernelbench list --machine-class).json (e.g. timing-zen4-2core.json),
+# skipped with a notice when there is none. A file named here must exist.
 TIMING_BASELINE ?=
 
 .PHONY: perf-gate perf-check
@@ -80,11 +81,20 @@ perf-gate: deps
 ## class (a Zen 3 run is never compared with a Zen 4 baseline); writes
 ## reports/regression.md. Report only: never fails on timing noise.
 perf-check: deps
-	@class=$$($(SWIFT) run -c release kernelbench list --machine-class 2>/dev/null) || exit 1; \
-	baseline="$(TIMING_BASELINE)"; [ -n "$$baseline" ] || baseline="reports/baselines/timing-$$class.json"; \
-	if [ ! -f "$$baseline" ]; then \
-	  echo "perf-check: no timing baseline $$baseline for this machine class ($$class); nothing to compare (exit 0)"; \
-	  exit 0; \
+	@class=$$($(SWIFT) run -c release kernelbench list --machine-class) || { \
+	  echo "perf-check: could not build or run kernelbench (see the errors above)" >&2; exit 1; }; \
+	baseline="$(TIMING_BASELINE)"; \
+	if [ -n "$$baseline" ]; then \
+	  if [ ! -f "$$baseline" ]; then \
+	    echo "perf-check: TIMING_BASELINE=$$baseline: no such file (a baseline named explicitly must exist)" >&2; \
+	    exit 1; \
+	  fi; \
+	else \
+	  baseline="reports/baselines/timing-$$class.json"; \
+	  if [ ! -f "$$baseline" ]; then \
+	    echo "perf-check: no timing baseline $$baseline for this machine class ($$class); nothing to compare (exit 0)"; \
+	    exit 0; \
+	  fi; \
 	fi; \
 	echo "perf-check: machine class $$class, baseline $$baseline"; \
 	$(SWIFT) run -c release kernelbench run --suite ci --repetitions 9 --output reports/local/ci-timing.json --force && \
