@@ -12,8 +12,11 @@
 # counts per kernel call as a kernelbench result file (one aggregate "median"
 # entry per case, real_time = instructions per call, time_unit
 # "instructions"). It then runs
-#   kernelbench compare BASELINE RESULT --deterministic --threshold 0.02
-# against reports/baselines/instructions-<arch>.json (uname -m).
+#   kernelbench compare BASELINE RESULT --deterministic --threshold 0.02 --fail-on-missing
+# against reports/baselines/instructions-<arch>.json (uname -m): a baseline
+# case that this run lacks fails the gate (exit 1), unless its ISA (the third
+# part of its name, instr/<kernel>/<isa>/n<N>) is one this CPU cannot run --
+# those cases are left out of the comparison, with a notice.
 #
 # What instruction counts can see: any change in the work a kernel does per
 # call -- extra or fewer loads, FMAs, branches, index arithmetic, a lost
@@ -182,8 +185,20 @@ if [ "$update" = 1 ]; then
   exit 0
 fi
 
+# Cases exist only for the ISAs this CPU runs: a baseline case of an ISA
+# missing here is not compared; any other missing case fails the gate.
+"$exe" list > "$work/kernels.txt" || fail "kernelbench list failed"
+missing_isas="$(awk 'header && $7 == "no" { print $3 } /^kernel +format +isa/ { header = 1 }' "$work/kernels.txt" \
+  | sort -u | paste -sd '|' -)"
+filter=()
+if [ -n "$missing_isas" ]; then
+  echo "instruction-gate: NOTICE: this CPU cannot run ISA ${missing_isas//|/, }: baseline cases of it are not compared."
+  filter=(--filter "^(?!instr/[^/]+/($missing_isas)/)")
+fi
+
 set +e
-"$exe" compare "$baseline" "$result" --deterministic --threshold "$threshold" --report "$report" --force
+"$exe" compare "$baseline" "$result" --deterministic --threshold "$threshold" --fail-on-missing "${filter[@]}" \
+  --report "$report" --force
 status=$?
 set -e
 case "$status" in
@@ -200,7 +215,8 @@ case "$status" in
          "and commit $baseline in the same commit, with the reason in the message." >&2
     ;;
   *)
-    echo "instruction-gate: FAIL: kernelbench compare could not compare (status $status)." >&2
+    echo "instruction-gate: FAIL: kernelbench compare could not compare, or a baseline case is missing or" \
+         "failed in this run (status $status; report $report)." >&2
     status=1
     ;;
 esac

@@ -309,6 +309,10 @@ public struct ComparisonOptions: Sendable, Equatable {
     public var threshold: Double
     /// Compare only cases whose name contains a match of this regular expression.
     public var filter: String?
+    /// A case BASE measured that NEW lacks altogether fails the comparison
+    /// (see ``Comparison/failure``) instead of being listed as only in base:
+    /// the instruction gate must not pass because a case stopped running.
+    public var failOnMissing: Bool
 
     /// Below this many repetitions per side the U test is refused.
     public static let minimumRepetitions = 3
@@ -316,12 +320,13 @@ public struct ComparisonOptions: Sendable, Equatable {
     public static let recommendedRepetitions = 9
 
     public init(alpha: Double = 0.05, minEffect: Double = 0.05, deterministic: Bool = false,
-                threshold: Double = 0.02, filter: String? = nil) {
+                threshold: Double = 0.02, filter: String? = nil, failOnMissing: Bool = false) {
         self.alpha = alpha
         self.minEffect = minEffect
         self.deterministic = deterministic
         self.threshold = threshold
         self.filter = filter
+        self.failOnMissing = failOnMissing
     }
 }
 
@@ -517,15 +522,25 @@ public struct Comparison: Sendable {
     }
 
     /// Why NEW cannot pass the gate whatever its timings say: cases BASE
-    /// measured failed in NEW, or no case could be compared at all (every
-    /// matched case has an error). Nil when the comparison can decide.
+    /// measured failed in NEW, with `options.failOnMissing` cases BASE
+    /// measured are missing from NEW, or no case could be compared at all
+    /// (every matched case has an error). Nil when the comparison can decide.
     public var failure: String? {
+        func list(_ names: [String]) -> String {
+            names.prefix(3).joined(separator: ", ") + (names.count > 3 ? ", ..." : "")
+        }
+        var reasons: [String] = []
         if !newFailures.isEmpty {
             let n = newFailures.count
-            let shown = newFailures.prefix(3).joined(separator: ", ") + (n > 3 ? ", ..." : "")
-            return "\(n) case\(n == 1 ? "" : "s") measured in \(base.source) failed in \(new.source) "
-                + "(error, unverified result or non-positive time): \(shown)"
+            reasons.append("\(n) case\(n == 1 ? "" : "s") measured in \(base.source) failed in \(new.source) "
+                + "(error, unverified result or non-positive time): \(list(newFailures))")
         }
+        if options.failOnMissing && !onlyInBase.isEmpty {
+            let n = onlyInBase.count
+            reasons.append("\(n) case\(n == 1 ? "" : "s") measured in \(base.source) \(n == 1 ? "is" : "are") missing from "
+                + "\(new.source) (--fail-on-missing): \(list(onlyInBase))")
+        }
+        if !reasons.isEmpty { return reasons.joined(separator: "; ") }
         if cases.isEmpty {
             return "no case could be compared: all \(errors.count) matched case\(errors.count == 1 ? " has" : "s have") errors"
         }
@@ -533,7 +548,8 @@ public struct Comparison: Sendable {
     }
 
     /// The exit status of `kernelbench compare`: ``CompareExit/error`` when
-    /// NEW failed (see ``failure``), even with `reportOnly`; else
+    /// NEW failed or (with `options.failOnMissing`) lacks cases of BASE (see
+    /// ``failure``), even with `reportOnly`; else
     /// ``CompareExit/regression`` when a case regressed (unless `reportOnly`),
     /// else ``CompareExit/success``.
     public func exitStatus(reportOnly: Bool = false) -> Int32 {
@@ -549,7 +565,8 @@ public struct Comparison: Sendable {
 public enum CompareExit {
     public static let success: Int32 = 0
     /// Missing or unreadable file, malformed JSON, no cases in common, bad
-    /// option, or cases that failed in NEW.
+    /// option, cases that failed in NEW, or (with `failOnMissing`) cases
+    /// of BASE missing from NEW.
     public static let error: Int32 = 1
     public static let regression: Int32 = 2
 }
@@ -581,7 +598,8 @@ extension Comparison {
         lines.append("## Summary")
         lines.append("")
         if let failure {
-            lines.append("**FAILED: \(failure).** Failed cases cannot pass the gate, whatever the timings of the others.")
+            let what = newFailures.isEmpty && !onlyInBase.isEmpty && options.failOnMissing ? "Missing" : "Failed"
+            lines.append("**FAILED: \(failure).** \(what) cases cannot pass the gate, whatever the timings of the others.")
             lines.append("")
         }
         let regressions = count(.regression)

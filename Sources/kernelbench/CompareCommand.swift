@@ -27,11 +27,14 @@ struct Compare: ParsableCommand {
             A case that BASE measured but that failed in NEW (an error, a result not verified \
             against the reference, a zero time) fails the comparison, as does a comparison in \
             which no case could be compared; the report is still written in full. A time or count \
-            of zero is an error case on either side, never a ratio.
+            of zero is an error case on either side, never a ratio. A case BASE measured that NEW \
+            lacks altogether is listed as "only in base"; with --fail-on-missing it fails the \
+            comparison too (the instruction gate uses it, so a case that stopped running cannot pass).
 
             Exit codes of this command (unlike the rest of kernelbench): 0 no regression, \
             2 regression found, 1 error (missing file, malformed JSON, no cases in common, bad \
-            option value, a case failed in NEW, nothing comparable). With --report-only, 0 unless \
+            option value, a case failed in NEW or, with --fail-on-missing, is missing from it, \
+            nothing comparable). With --report-only, 0 unless \
             there is an error (failed cases are errors, so they still exit 1). A command line the \
             parser cannot read at all (unknown option, missing BASE or NEW) is an error too: \
             status 1, so that 2 always means a regression.
@@ -67,6 +70,9 @@ struct Compare: ParsableCommand {
     @Option(help: ArgumentHelp("Compare only cases whose name matches this regular expression (not empty).", valueName: "regex"))
     var filter: String?
 
+    @Flag(help: "Fail (exit 1, even with --report-only) when a case measured in BASE is missing from NEW.")
+    var failOnMissing = false
+
     func run() throws {
         do {
             try checkOptions()
@@ -75,7 +81,7 @@ struct Compare: ParsableCommand {
             let options = ComparisonOptions(
                 alpha: alpha, minEffect: minEffect,
                 deterministic: deterministic || (baseFile.unit == .instructions && newFile.unit == .instructions),
-                threshold: threshold, filter: filter)
+                threshold: threshold, filter: filter, failOnMissing: failOnMissing)
             let comparison = try Comparison(base: baseFile, new: newFile, options: options)
             if let report {
                 try writeAtomically(Data(comparison.markdown().utf8), to: report)

@@ -333,6 +333,36 @@ import Testing
             == "--filter: is empty: give a regular expression, or leave --filter out to compare every case")
     }
 
+    @Test func failOnMissingMakesCasesOnlyInBaseAFailure() throws {
+        let base = Self.googleBenchmark([("instr/a", Self.scaled(1)), ("instr/b", Self.scaled(1)), ("instr/c", Self.scaled(1))])
+        let new = Self.googleBenchmark([("instr/a", Self.scaled(1)), ("instr/new", Self.scaled(1))])
+        // By default a case only in base is listed, and NEW passes.
+        let lenient = try Self.compare(base, new)
+        #expect(lenient.onlyInBase == ["instr/b", "instr/c"] && lenient.failure == nil)
+        #expect(lenient.exitStatus() == CompareExit.success)
+        // With failOnMissing it is an error, even report-only; a case only in NEW is not.
+        let strict = try Self.compare(base, new, ComparisonOptions(failOnMissing: true))
+        #expect(strict.failure == "2 cases measured in base.json are missing from new.json (--fail-on-missing): instr/b, instr/c",
+                "\(strict.failure ?? "nil")")
+        #expect(strict.exitStatus() == CompareExit.error && strict.exitStatus(reportOnly: true) == CompareExit.error)
+        #expect(strict.summaryMarkdown().contains("**FAILED: 2 cases measured in base.json are missing"))
+        #expect(strict.summaryMarkdown().contains("Missing cases cannot pass the gate"))
+        #expect(strict.markdown().contains("- `instr/b`: only in base"))
+        let extraInNew = try Self.compare(Self.googleBenchmark([("instr/a", Self.scaled(1))]), new,
+                                          ComparisonOptions(failOnMissing: true))
+        #expect(extraInNew.failure == nil && extraInNew.exitStatus() == CompareExit.success)
+        // --filter decides which cases count: a filtered-out missing case does not fail.
+        let filtered = try Self.compare(base, new, ComparisonOptions(filter: "^instr/a$", failOnMissing: true))
+        #expect(filtered.onlyInBase.isEmpty && filtered.failure == nil)
+        // A case that errors in NEW is a failure of its own kind, listed with the missing ones.
+        let errored = Self.googleBenchmark([("instr/a", Self.scaled(1))], errors: ["instr/b"])
+        let both = try Self.compare(base, errored, ComparisonOptions(failOnMissing: true))
+        #expect(both.newFailures == ["instr/b"] && both.onlyInBase == ["instr/c"])
+        #expect(both.failure?.hasPrefix("1 case measured in base.json failed in new.json") == true)
+        #expect(both.failure?.hasSuffix("1 case measured in base.json is missing from new.json (--fail-on-missing): instr/c") == true,
+                "\(both.failure ?? "nil")")
+    }
+
     @Test func contextDifferencesWarnLoudly() throws {
         let base = Self.googleBenchmark([("a", Self.scaled(1))])
         let new = Self.googleBenchmark([("a", Self.scaled(1))],
@@ -521,6 +551,17 @@ import Testing
         #expect(disjoint.status == 1)
         #expect(disjoint.stderr.contains("no cases in common"))
         #expect(try Self.run(["compare", base, base, "--alpha", "2"]).status == 1)
+
+        // A case of BASE missing from NEW: listed by default, an error with --fail-on-missing.
+        let two = try write("two.json", Self.googleBenchmark([("a", Self.scaled(1)), ("b", Self.scaled(1))]))
+        #expect(try Self.run(["compare", two, base]).status == 0)
+        let missingCase = try Self.run(["compare", two, base, "--fail-on-missing", "--report-only"])
+        #expect(missingCase.status == 1, "\(missingCase.stderr)")
+        #expect(missingCase.stderr.contains("1 case measured in \(two) is missing from \(base) (--fail-on-missing): b"),
+                "\(missingCase.stderr)")
+        #expect(try Self.run(["compare", base, two, "--fail-on-missing"]).status == 0)
+        let help = try Self.run(["compare", "--help"])
+        #expect(help.stdout.contains("--fail-on-missing"), "\(help.stdout)")
     }
 }
 
