@@ -15,12 +15,23 @@
 # the first time).
 #
 # Usage: bash scripts/sanitize.sh [asan] [tsan] [ckernels]   (default: all three)
-# Exit status: 0 clean, 1 a sanitizer report or a failing test.
+# Exit status: 0 clean, 1 a sanitizer report, a failing test or an unknown step.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# This script's own path, for --help: "$0" may be relative to the caller's directory.
+self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
+cd "$(dirname "$self")/.."
 swift="${SWIFT:-swift}"
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(asan tsan ckernels)
+# Every step name is checked before the first step runs: a typo after "tsan"
+# must not surface only after minutes of TSan.
+for step in "${steps[@]}"; do
+  case "$step" in
+    -h|--help) sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    asan|tsan|ckernels) ;;
+    *) echo "sanitize: unknown step '$step' (asan, tsan, ckernels; see --help)" >&2; exit 1 ;;
+  esac
+done
 export LSAN_OPTIONS="suppressions=$PWD/Tests/sanitizers/lsan.supp:print_suppressions=0"
 status=0
 
