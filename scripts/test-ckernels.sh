@@ -8,6 +8,7 @@
 # The sanitized build uses tiny K panels so the panel path is tested too.
 #
 #   scripts/test-ckernels.sh [name-substring]   # optional kernel-name filter
+#   (a filter that no kernel name contains, native or aarch64, is an error)
 #
 # Needs a C compiler (cc) and, for the aarch64 half, the Debian packages
 # gcc-aarch64-linux-gnu and qemu-user. Build output: .build-ckernels/.
@@ -17,11 +18,30 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/.build-ckernels"
+
+# usage STATUS: the header above; on stdout for --help (0), on stderr otherwise.
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' | if [ "$1" = 0 ]; then cat; else cat >&2; fi
+    exit "$1"
+}
+case "${1:-}" in
+    -h|--help) usage 0 ;;
+    -*) echo "test-ckernels: unknown option '$1' (a kernel-name filter never starts with '-')" >&2; usage 2 ;;
+esac
+[ $# -le 1 ] || { echo "test-ckernels: give at most one kernel-name filter (got $#)" >&2; usage 2; }
 mkdir -p "$OUT"
 
 CC="${CC:-cc}"
 CROSS_CC="${CROSS_CC:-aarch64-linux-gnu-gcc}"
 QEMU="${QEMU_AARCH64:-qemu-aarch64}"
+
+# The aarch64 half's tools are checked first, so a missing one is reported at
+# once rather than after the native builds and runs.
+if ! command -v "$CROSS_CC" >/dev/null 2>&1 || ! command -v "$QEMU" >/dev/null 2>&1; then
+    echo "error: the aarch64 half needs $CROSS_CC and $QEMU;" >&2
+    echo "       install the Debian packages: apt-get install gcc-aarch64-linux-gnu qemu-user" >&2
+    exit 1
+fi
 CFLAGS=(-O2 -std=gnu11 -Wall -Wextra -Werror -fno-math-errno -I "$ROOT/CKernels/include")
 SOURCES=("$ROOT"/CKernels/*.c "$ROOT/Tests/ckernels/kernel_test.c")
 
@@ -36,11 +56,13 @@ run_timed() { # label, command...
 }
 
 fail=0
+# Each run's standard output is also kept, to count the kernels the filter matched.
+rm -f "$OUT"/run-*.log
 
 echo "== native build ($CC)"
 "$CC" "${CFLAGS[@]}" -o "$OUT/kernel_test-native" "${SOURCES[@]}" -lm
 echo "== native run"
-run_timed "native run" "$OUT/kernel_test-native" "$@" || fail=1
+run_timed "native run" "$OUT/kernel_test-native" "$@" | tee "$OUT/run-native.log" || fail=1
 
 # The sanitized build also shrinks the AVX2 kernels' L2 panels, BSR and CSR
 # (and turns off the short-segment exemptions), so the K-panel paths with
@@ -53,19 +75,22 @@ echo "== native build with -fsanitize=address,undefined and small K panels ($CC)
     -o "$OUT/kernel_test-sanitized" "${SOURCES[@]}" -lm
 echo "== native run under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_timed "sanitized native run" "$OUT/kernel_test-sanitized" "$@" || fail=1
-
-if ! command -v "$CROSS_CC" >/dev/null 2>&1 || ! command -v "$QEMU" >/dev/null 2>&1; then
-    echo "error: the aarch64 half needs $CROSS_CC and $QEMU;" >&2
-    echo "       install the Debian packages: apt-get install gcc-aarch64-linux-gnu qemu-user" >&2
-    exit 1
-fi
+    run_timed "sanitized native run" "$OUT/kernel_test-sanitized" "$@" | tee "$OUT/run-sanitized.log" || fail=1
 
 echo "== aarch64 build ($CROSS_CC, static)"
 "$CROSS_CC" "${CFLAGS[@]}" -static -o "$OUT/kernel_test-aarch64" "${SOURCES[@]}" -lm
 echo "== aarch64 run ($QEMU)"
-run_timed "aarch64 run under qemu" "$QEMU" "$OUT/kernel_test-aarch64" "$@" || fail=1
+run_timed "aarch64 run under qemu" "$QEMU" "$OUT/kernel_test-aarch64" "$@" | tee "$OUT/run-aarch64.log" || fail=1
 
+# "kernel tests: P passed, F failed, S skipped" per run: a filter that matched
+# no kernel in any run tested nothing, which is no pass.
+if [ $# -eq 1 ]; then
+    matched=$(awk '/^kernel tests: / { n += $3 + $5 + $7 } END { print n + 0 }' "$OUT"/run-*.log)
+    if [ "$matched" -eq 0 ]; then
+        echo "test-ckernels: FAILED: no kernel name contains '$1' (natively or for aarch64); nothing was tested" >&2
+        exit 1
+    fi
+fi
 if [ "$fail" -ne 0 ]; then
     echo "test-ckernels: FAILED" >&2
     exit 1
