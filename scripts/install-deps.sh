@@ -4,6 +4,11 @@
 set -euo pipefail
 
 packages=(
+  gcc libc6-dev        # cc for scripts/test-ckernels.sh (libc6-dev is only a recommend of gcc)
+  make                 # make run / make test (when this script is run by hand first)
+  git                  # paired-kernels.sh (base build from a revision), the git_revision of results
+  python3              # test-microbench.sh checks the Google Benchmark JSON
+  binutils             # objcopy/strip for the instruction gate
   pkg-config
   libnuma-dev          # NUMA-aware buffers (CNuma)
   libopenblas-dev      # dense baseline: cblas_sgemm (COpenBLAS)
