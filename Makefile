@@ -79,7 +79,7 @@ perf-gate: deps
 
 ## Timing suite (9 repetitions) vs the committed timing baseline of this machine's
 ## class (a Zen 3 run is never compared with a Zen 4 baseline); writes
-## reports/regression.md. Report only: never fails on timing noise.
+## reports/local/regression.md. Report only: never fails on timing noise.
 perf-check: deps
 	@class=$$($(SWIFT) run -c release kernelbench list --machine-class) || { \
 	  echo "perf-check: could not build or run kernelbench (see the errors above)" >&2; exit 1; }; \
@@ -99,4 +99,4 @@ perf-check: deps
 	echo "perf-check: machine class $$class, baseline $$baseline"; \
 	$(SWIFT) run -c release kernelbench run --suite ci --repetitions 9 --output reports/local/ci-timing.json --force && \
 	$(SWIFT) run -c release kernelbench compare "$$baseline" reports/local/ci-timing.json \
-	  --report reports/regression.md --force --report-only
+	  --report reports/local/regression.md --force --report-only
