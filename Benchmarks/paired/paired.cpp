@@ -12,6 +12,7 @@
 // a round, so the per-round ratio is the number to read.
 //
 // Usage: paired [--offset=BYTES] KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]
+// A kernel of an ISA this CPU does not support is refused (exit 2), not run.
 // --offset starts every array that many bytes past a page boundary (a multiple
 // of 4 below the page size), e.g. 16 for B rows that do not start on a cache line.
 // Prints per build: median time, useful GFLOP/s, and the median per-round
@@ -70,6 +71,8 @@ long parse(const char *s, const char *what, long lo, long hi) {
 }
 
 typedef const kb_kernel_info *(*find_fn)(const char *);
+typedef int (*isa_supported_fn)(kb_isa);
+typedef const char *(*isa_name_fn)(kb_isa);
 typedef double (*probe_fn)(int64_t, float *);
 
 }  // namespace
@@ -115,6 +118,18 @@ int main(int argc, char **argv) {
         if (!ki) {
             fprintf(stderr, "paired: no kernel %s in %s\n", name, argv[9 + i]);
             return 1;
+        }
+        // A kernel of an ISA this CPU lacks would die of SIGILL at its first call.
+        const isa_supported_fn supported = (isa_supported_fn)dlsym(h, "kb_isa_supported");
+        if (!supported) {
+            fprintf(stderr, "paired: %s has no kb_isa_supported\n", argv[9 + i]);
+            return 1;
+        }
+        if (!supported(ki->isa)) {
+            const isa_name_fn isa_name = (isa_name_fn)dlsym(h, "kb_isa_name");
+            fprintf(stderr, "paired: %s needs ISA %s, which this CPU does not support (see kernelbench list)\n", name,
+                    isa_name ? isa_name(ki->isa) : "?");
+            return 2;
         }
         if (ki->format == KB_FORMAT_CSR && (r != 1 || c != 1)) {
             fprintf(stderr, "paired: %s is a CSR kernel: use R = C = 1\n", name);
