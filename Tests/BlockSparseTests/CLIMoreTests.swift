@@ -5,41 +5,13 @@ import Testing
 /// More end-to-end checks of the built `kernelbench` executable: options that
 /// must not be dropped silently, exit codes, and messages a user can act on.
 @Suite(.serialized) struct CLIMoreTests {
-    struct Result { let code: Int32; let out: String; let err: String }
+    typealias Result = CLIRunner.Result
+    let cli = CLIRunner(prefix: "kb-cli-more")
+    var dir: String { cli.dir }
 
-    static let binary: String? = {
-        // The test bundle sits in the same build folder as the executable.
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [dir, dir.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("kernelbench").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
-    let dir: String = {
-        let d = NSTemporaryDirectory() + "kb-cli-more-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }()
-
-    /// Runs the executable in `dir` (a copy of CLITests' helper).
     /// With `shell`, runs /bin/sh with `args` instead (to set a ulimit first).
     func run(_ args: [String], env: [String: String] = [:], shell: Bool = false) throws -> Result {
-        let path = try #require(CLIMoreTests.binary, "kernelbench executable not found next to the test bundle (swift build first)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: shell ? "/bin/sh" : path)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        try cli.run(args, env: env, shell: shell)
     }
 
     /// Exit `code`, `phrase` on stderr, and no crash.
@@ -132,7 +104,7 @@ import Testing
         let fits = try run(args, env: ["KERNELBENCH_MEMORY_LIMIT": "200M"])
         #expect(fits.code == 0, "\(fits.err)")
         // ulimit -v caps what the process can allocate whatever RAM is free: the check sees it.
-        let binary = try #require(CLIMoreTests.binary)
+        let binary = try #require(CLIRunner.binary)
         try expectFailure(["-c", "ulimit -v 3000000 && exec \"$0\" \"$@\"", binary, "export", "--shape", "100000000x1",
                            "--block", "1", "--sparsity", "0.5", "--output", "huge.mtx"], "memory is available", shell: true)
     }

@@ -4,40 +4,11 @@ import Testing
 
 /// End-to-end tests of the built `kernelbench` executable: what a user types.
 @Suite(.serialized) struct CLITests {
-    struct Result { let code: Int32; let out: String; let err: String }
+    typealias Result = CLIRunner.Result
+    let cli = CLIRunner(prefix: "kb-cli")
+    var dir: String { cli.dir }
 
-    static let binary: String? = {
-        // The test bundle sits in the same build folder as the executable.
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [dir, dir.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("kernelbench").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
-    let dir: String = {
-        let d = NSTemporaryDirectory() + "kb-cli-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }()
-
-    func run(_ args: [String], env: [String: String] = [:]) throws -> Result {
-        let path = try #require(CLITests.binary, "kernelbench executable not found next to the test bundle (swift build first)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String], env: [String: String] = [:]) throws -> Result { try cli.run(args, env: env) }
 
     /// A usage or input error: exit 2, one clear message, no stack trace.
     func expectUsageError(_ args: [String], _ phrase: String, env: [String: String] = [:]) throws {
@@ -184,7 +155,7 @@ import Testing
     }
 
     @Test func interruptSavesEveryCompletedCase() throws {
-        let path = try #require(CLITests.binary)
+        let path = try #require(CLIRunner.binary)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         // Many short cases: the interrupt lands in the middle of the sweep.
