@@ -187,9 +187,10 @@ fi
 
 # Cases exist only for the ISAs this CPU runs: a baseline case of an ISA
 # missing here is not compared; any other missing case fails the gate.
-"$exe" list > "$work/kernels.txt" || fail "kernelbench list failed"
-missing_isas="$(awk 'header && $7 == "no" { print $3 } /^kernel +format +isa/ { header = 1 }' "$work/kernels.txt" \
-  | sort -u | paste -sd '|' -)"
+"$exe" list --json > "$work/kernels.json" || fail "kernelbench list --json failed"
+missing_isas="$(python3 -c 'import json, sys
+print("|".join(sorted({k["isa"] for k in json.load(sys.stdin)["kernels"] if not k["runs_here"]})))' < "$work/kernels.json")" \
+  || fail "cannot read the kernel list"
 filter=()
 if [ -n "$missing_isas" ]; then
   echo "instruction-gate: NOTICE: this CPU cannot run ISA ${missing_isas//|/, }: baseline cases of it are not compared."

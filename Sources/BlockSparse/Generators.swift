@@ -55,7 +55,7 @@ extension GeneratorSpec {
         let perRow = 8 * mb + 48 * usedRows + 16 * max(0, keep - usedRows)
         // A hash table of n Int pairs: 16 bytes per bucket, at most 3/4 full,
         // a power of two of buckets; the table being grown also holds the old half.
-        func table(_ n: Double) -> Double { n < 1 ? 0 : 24 * exp2((n * 4 / 3).log2.rounded(.up)) }
+        func table(_ n: Double) -> Double { n < 1 ? 0 : 24 * exp2(log2(n * 4 / 3).rounded(.up)) }
         let sampler: Double
         switch distribution {
         case .uniform: sampler = table(keep)
@@ -100,10 +100,6 @@ extension CSRMatrix {
 /// `bytes` as an Int, saturating at `Int.max` (for estimates that may overflow).
 func saturated(_ bytes: Double) -> Int {
     bytes.isNaN || bytes >= Double(Int.max) ? Int.max : Int(max(bytes, 0))
-}
-
-private extension Double {
-    var log2: Double { Foundation.log2(self) }
 }
 
 extension BSRMatrix {
@@ -227,4 +223,19 @@ extension DenseMatrix {
         }
         return m
     }
+}
+
+/// The warning for a block sparsity that lands more than one percentage
+/// point from its target, or nil when it does not: with few blocks only
+/// multiples of 1/blocks exist, and pruning keeps at least one block.
+/// `matrix` names it ("a 16x16 matrix", "tensor 'fc1' (300x784)").
+public func blockSparsityWarning(target: Double, achieved: Double, blocks: Int, matrix: String, block: BlockShape,
+                                 pruned: Bool = false) -> String? {
+    guard abs(achieved - target) > 0.01 else { return nil }
+    let why = blocks == 0 ? "it has no blocks"
+        : pruned && achieved < target ? "pruning keeps at least one of the \(blocks) blocks of \(block) in \(matrix)"
+        : blocks < 100 ? "too few blocks: \(matrix) has only \(blocks) block\(blocks == 1 ? "" : "s") of \(block), "
+            + String(format: "so its block sparsity moves in steps of %.1f%%", 100 / Double(blocks))
+        : "the distribution cannot place the blocks asked for"
+    return String(format: "warning: block sparsity achieved %.1f%%, target %.1f%%: ", achieved * 100, target * 100) + why
 }

@@ -230,14 +230,10 @@ public enum ReportRenderer {
             groups[key, default: [:]][e.sparsity] = point
         }
         // CSR on block-pruned matrices only where the unstructured one is missing.
-        let unstructured = Set(groups.keys.filter { $0.format == "csr" && $0.br * $0.bc == 1 }.map {
-            Key(source: $0.source, matrix: $0.matrix, distribution: $0.distribution, format: "csr", br: 1, bc: 1,
-                n: $0.n, threads: $0.threads)
-        })
         for key in groups.keys where key.format == "csr" && key.br * key.bc > 1 {
             var plain = key
             (plain.br, plain.bc) = (1, 1)
-            if unstructured.contains(plain) { groups[key] = nil }
+            if groups[plain] != nil { groups[key] = nil }
         }
         var result: [BreakEven] = []
         for (key, byS) in groups {

@@ -198,7 +198,7 @@ public final class SuiteRunner {
             if config.formats.contains(.csr) { bytes += strategies * (stored * 8 + bBytes + cBytes) }
             worst = max(worst, bytes)
         }
-        try BlockSparse.checkMemory(worst >= Double(Int.max) ? Int.max : Int(worst), what: "the largest benchmark case")
+        try BlockSparse.checkMemory(saturated(worst), what: "the largest benchmark case")
     }
 
     /// Runs every planned case in order. The cases of one comparison (same
@@ -299,11 +299,10 @@ public final class SuiteRunner {
             fill = nil
             distribution = dist.rawValue
             let target = c.sparsity ?? 0
-            let grid = bsr.blockRowCount * bsr.blockColCount, achieved = bsr.blockSparsity
-            if abs(achieved - target) > 0.01 {
-                onNotice?("warning: \(source.label) with \(c.block) blocks has \(grid) block(s): block sparsity "
-                          + "\(SuiteConfig.percentLabel(achieved))% instead of the \(SuiteConfig.percentLabel(target))% "
-                          + "asked (cases named s\(SuiteConfig.percentLabel(target)); achieved_sparsity in the results)")
+            if let warning = blockSparsityWarning(target: target, achieved: bsr.blockSparsity,
+                                                  blocks: bsr.blockRowCount * bsr.blockColCount,
+                                                  matrix: "\(source.label) (\(rows)x\(cols))", block: c.block) {
+                onNotice?(warning + " (cases named s\(SuiteConfig.percentLabel(target)); achieved_sparsity in the results)")
             }
         case let .fixed(label, csr, _):
             let conversion = BSRMatrix.converting(csr, block: c.block)

@@ -83,8 +83,10 @@ struct Export: ParsableCommand {
                 let pruned = try BlockPruning.pruned(weights, block: blockShape, toSparsity: pruneTo)
                 weights = pruned.matrix
                 comment += String(format: ", block-pruned by mean |w| to %.1f%% of %@ blocks", pruned.mask.blockSparsity * 100, blockShape.description)
-                warnIfSparsityMissed(target: pruneTo, achieved: pruned.mask.blockSparsity, blocks: pruned.mask.blockCount,
-                                     matrix: "tensor '\(tensor)' (\(weights.rows)x\(weights.cols))", block: blockShape)
+                warnIfSparsityMissed(blockSparsityWarning(target: pruneTo, achieved: pruned.mask.blockSparsity,
+                                                          blocks: pruned.mask.blockCount,
+                                                          matrix: "tensor '\(tensor)' (\(weights.rows)x\(weights.cols))",
+                                                          block: blockShape, pruned: true))
             }
             csr = CSRMatrix(dense: weights)
         } else {
@@ -99,22 +101,16 @@ struct Export: ParsableCommand {
             csr = CSRMatrix(bsr: a)
             comment = String(format: "kernelbench export: %dx%d, %@ blocks, %@ distribution, seed %llu, block sparsity %.4f",
                              m, k, blockShape.description, spec.distribution.rawValue, spec.seed, a.blockSparsity)
-            warnIfSparsityMissed(target: sparsity, achieved: a.blockSparsity,
-                                 blocks: a.blockRowCount * a.blockColCount, matrix: "a \(m)x\(k) matrix", block: blockShape)
+            warnIfSparsityMissed(blockSparsityWarning(target: sparsity, achieved: a.blockSparsity,
+                                                      blocks: a.blockRowCount * a.blockColCount, matrix: "a \(m)x\(k) matrix",
+                                                      block: blockShape))
         }
         try MatrixMarket.write(csr, to: output, comment: comment)
         print("wrote \(output): \(csr.rows)x\(csr.cols), \(csr.nonzeros) non-zeros")
     }
 
-    /// Warns when the block sparsity reached is more than one percentage point
-    /// from the target: with few blocks only multiples of 1/blocks exist.
-    func warnIfSparsityMissed(target: Double, achieved: Double, blocks: Int, matrix: String, block: BlockShape) {
-        guard abs(achieved - target) > 0.01 else { return }
-        let why = blocks == 0 ? "it has no blocks"
-            : blocks < 100 ? "too few blocks: \(matrix) has only \(blocks) block\(blocks == 1 ? "" : "s") of \(block), "
-                + String(format: "so its block sparsity moves in steps of %.1f%%", 100 / Double(blocks))
-            : "the distribution cannot place the blocks asked for"
-        note(String(format: "kernelbench: warning: block sparsity achieved %.1f%%, target %.1f%%: ", achieved * 100, target * 100)
-             + why + " (choose a smaller --block or a larger matrix).")
+    /// Prints the warning for a block sparsity that missed its target.
+    func warnIfSparsityMissed(_ warning: String?) {
+        if let warning { note("kernelbench: " + warning + " (choose a smaller --block or a larger matrix).") }
     }
 }

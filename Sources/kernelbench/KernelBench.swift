@@ -37,9 +37,9 @@ struct KernelBench: ParsableCommand {
             // `compare` reserves 2 for "regression found": its usage errors are errors (1).
             Foundation.exit(CommandLine.arguments.dropFirst().first == "compare" ? 1 : 2)
         }
-        // A bad KERNELBENCH_ISA is a usage error of the commands that run kernels, found before any work.
-        if command is Run || command is Peak || command is Instructions || command is Paper || command is List,
-           ProcessInfo.processInfo.environment["KERNELBENCH_ISA"] != nil {
+        // A bad KERNELBENCH_ISA is a usage error of the commands that run kernels, found before any
+        // work (`list` shows the machine first, then fails the same way).
+        if command is Run || command is Peak || command is Instructions || command is Paper {
             do { _ = try Kernel.dispatchISA() } catch {
                 FileHandle.standardError.write(Data("kernelbench: \(error)\n".utf8))
                 Foundation.exit(2)

@@ -26,7 +26,12 @@ struct List: ParsableCommand {
             return
         }
         let kernels = Kernel.all
-        let dispatch = (try? Kernel.dispatchISA().rawValue) ?? "invalid KERNELBENCH_ISA"
+        let dispatchError: Error?
+        let dispatch: String
+        do { dispatch = try Kernel.dispatchISA().rawValue; dispatchError = nil } catch {
+            dispatch = "invalid KERNELBENCH_ISA"
+            dispatchError = error
+        }
         if json {
             struct Row: Encodable { let name, format, isa, block: String; let tile_n: Int; let spmv, runs_here: Bool }
             struct Out: Encodable { let context: MachineContext; let kernels: [Row] }
@@ -37,6 +42,7 @@ struct List: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(Out(context: context, kernels: rows)), as: UTF8.self))
+            if let dispatchError { throw dispatchError }  // the listing is the diagnosis; the command still fails
             return
         }
         print("CPU:        \(context.cpu_model) (\(context.cpu_id ?? "id unknown"))")
@@ -63,6 +69,7 @@ struct List: ParsableCommand {
             ]
             print(cols.joined(separator: "  "))
         }
+        if let dispatchError { throw dispatchError }  // the listing is the diagnosis; the command still fails
     }
 }
 

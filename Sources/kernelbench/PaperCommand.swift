@@ -181,7 +181,7 @@ struct Paper: ParsableCommand {
         try refuseToOverwrite(files, force: force, alternative: "--output DIR to write elsewhere")
         try checkWritable(files[0])
         if let export {
-            let layers = MLP.leNet300100(seed: 0).layers.count
+            let layers = config.layer_sizes.count - 1
             let paths = config.blocks.flatMap { block in (0..<layers).map { exportPath(export, block: block, layer: $0) } }
             try refuseToOverwrite(paths, force: force, alternative: "--export DIR to write elsewhere")
             try checkWritable(paths[0])

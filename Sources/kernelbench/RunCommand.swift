@@ -224,11 +224,10 @@ struct Run: ParsableCommand {
                 // matrix is benchmarked at the block shape it was pruned for.
                 for block in try blockList() {
                     let (pruned, mask) = try BlockPruning.pruned(weights, block: block, toSparsity: pruneTo)
-                    let achieved = Double(mask.prunedCount) / Double(max(1, mask.blockCount))
-                    if abs(achieved - pruneTo) > 0.01 {
-                        note("kernelbench: warning: \(tensor) with \(block) blocks pruned to block sparsity "
-                             + "\(SuiteConfig.percentLabel(achieved))%, not \(SuiteConfig.percentLabel(pruneTo))% "
-                             + "(\(mask.blockCount) blocks, at least one kept); achieved_sparsity in the results")
+                    if let warning = blockSparsityWarning(target: pruneTo, achieved: mask.blockSparsity, blocks: mask.blockCount,
+                                                          matrix: "tensor '\(tensor)' (\(weights.rows)x\(weights.cols))",
+                                                          block: block, pruned: true) {
+                        note("kernelbench: " + warning + " (achieved_sparsity in the results)")
                     }
                     sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(SuiteConfig.percentLabel(pruneTo))",
                                           matrix: CSRMatrix(dense: pruned), only: block))
@@ -408,7 +407,7 @@ struct Run: ParsableCommand {
                     let match = rows.filter { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
                         .max { ($0.speedup_vs_dense ?? 0) < ($1.speedup_vs_dense ?? 0) }
                     guard let e = match else {
-                        line += String(repeating: " ", count: 15)
+                        line += String(repeating: " ", count: 16)
                         continue
                     }
                     let speedup = e.speedup_vs_dense.map { String(format: "%.2fx", $0) } ?? "-"
