@@ -30,6 +30,17 @@ public enum ResultUnit: String, Sendable, Equatable {
     /// The `time_unit` values ``parse(timeUnit:)`` accepts, for messages.
     public static let known = "ns, us, ms, s or instructions"
 
+    /// How an entry's `real_time` reads: its unit and the factor to it. Nil for
+    /// an aggregate other than the median in a unit that is not a measure
+    /// (such as a coefficient of variation in percent), which is not used.
+    /// - Throws: ``InputError`` for any other entry in an unknown unit.
+    static func read(timeUnit: String, runType: String?, aggregateName: String?, source: String,
+                     entry: String) throws -> (unit: ResultUnit, scale: Double)? {
+        if let parsed = parse(timeUnit: timeUnit) { return parsed }
+        if runType == "aggregate" && aggregateName != "median" { return nil }
+        throw unknownUnitError(source: source, entry: entry, timeUnit: timeUnit)
+    }
+
     /// The error for an entry whose `time_unit` is not known.
     static func unknownUnitError(source: String, entry: String, timeUnit: String) -> InputError {
         InputError(source: source, "\(entry): unknown time_unit \"\(timeUnit)\" (expected \(known))")
@@ -184,15 +195,11 @@ public struct ResultFile: Sendable {
                 errors[e.runName] = errors[e.runName] ?? error
                 continue
             }
-            let value: Double
-            if let (unit, scale) = ResultUnit.parse(timeUnit: e.timeUnit) {
-                units.insert(unit)
-                value = e.realTime * scale
-            } else if e.runType == "aggregate" && e.aggregateName != "median" {
-                continue  // e.g. a coefficient of variation in percent: not used
-            } else {
-                throw ResultUnit.unknownUnitError(source: source, entry: e.name, timeUnit: e.timeUnit)
-            }
+            guard let (unit, scale) = try ResultUnit.read(timeUnit: e.timeUnit, runType: e.runType,
+                                                          aggregateName: e.aggregateName, source: source, entry: e.name)
+            else { continue }
+            units.insert(unit)
+            let value = e.realTime * scale
             guard value.isFinite, value >= 0 else {
                 throw InputError(source: source, "\(e.name): real_time is \(e.realTime), not a non-negative number")
             }

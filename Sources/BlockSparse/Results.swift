@@ -120,10 +120,9 @@ public struct BenchmarkReport: Codable, Sendable {
     public func unit(source: String) throws -> ResultUnit {
         var units = Set<ResultUnit>()
         for e in benchmarks {
-            if let (unit, _) = ResultUnit.parse(timeUnit: e.time_unit) {
+            if let (unit, _) = try ResultUnit.read(timeUnit: e.time_unit, runType: e.run_type,
+                                                   aggregateName: e.aggregate_name, source: source, entry: e.name) {
                 units.insert(unit)
-            } else if !(e.run_type == "aggregate" && e.aggregate_name != "median") {
-                throw ResultUnit.unknownUnitError(source: source, entry: e.name, timeUnit: e.time_unit)
             }
         }
         if units.count > 1 { throw ResultUnit.mixedUnitsError(source: source) }
