@@ -181,21 +181,35 @@ public final class SuiteRunner {
 
     /// Bytes the largest comparison needs (A in three formats, B, C, the
     /// reference, and the driver copies of every sparse case timed together),
-    /// checked against available memory before anything is allocated.
+    /// checked against available memory before anything is allocated. A
+    /// generated matrix counts at the generator's peak when that is higher
+    /// (per-block-row lists: tall, narrow shapes need far more than their
+    /// non-zeros), and the CSR forms count their row pointers.
     public func checkMemory(_ cases: [PlannedCase]) throws {
         var worst = 0.0  // Double: absurd shapes must not overflow before they are refused
         for c in cases {
             let source = config.sources[c.source]
-            let mk = Double(source.rows) * Double(source.cols)
+            let rows = Double(source.rows), mk = rows * Double(source.cols)
             let stored = mk * (1 - (c.sparsity ?? 0))
-            let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = Double(source.rows) * Double(c.n) * 4
-            var bytes = stored * 12  // the group's BSR (values) and CSR (values + indices)
+            let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = rows * Double(c.n) * 4
+            // The group's BSR form, and what building it peaks at.
+            var bsrBytes = stored * 4 + stored / Double(c.block.area) * 4 + rows / Double(c.block.rows) * 4
+            var generatorPeak = 0.0
+            if case let .generated(_, r, k, distribution) = source {
+                let spec = GeneratorSpec(rows: r, cols: k, block: c.block, sparsity: c.sparsity ?? 0,
+                                         distribution: distribution, seed: config.seed)
+                bsrBytes = Double(spec.bsrBytes)
+                generatorPeak = Double(spec.generatorPeakBytes)
+            }
+            let csrBytes = 4 * (rows + 1) + 8 * stored
+            let csrBuild = Double(CSRMatrix.conversionPeakBytes(rows: source.rows, nonzeros: saturated(stored)))
+            var bytes = max(generatorPeak, bsrBytes + csrBuild)
             if config.formats.contains(.dense) { bytes += mk * 4 + cBytes }
             bytes += bBytes + cBytes * 2  // B and the Double reference
             // Sparse cases of one comparison are alive together, each with its own A, B and C.
             let strategies = Double(c.threads > 1 ? config.strategies.count : 1)
-            if config.formats.contains(.bsr) && c.block.area > 1 { bytes += strategies * (stored * 4 + bBytes + cBytes) }
-            if config.formats.contains(.csr) { bytes += strategies * (stored * 8 + bBytes + cBytes) }
+            if config.formats.contains(.bsr) && c.block.area > 1 { bytes += strategies * (bsrBytes + bBytes + cBytes) }
+            if config.formats.contains(.csr) { bytes += strategies * (csrBytes + bBytes + cBytes) }
             worst = max(worst, bytes)
         }
         try BlockSparse.checkMemory(saturated(worst), what: "the largest benchmark case")

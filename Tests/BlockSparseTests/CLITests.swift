@@ -42,6 +42,11 @@ import Testing
                              "memory is available")
         try expectUsageError(["run", "--shape", "2147483647x2147483647", "--blocks", "8", "--sparsities", "0"],
                              "needs more than 8192.0 PiB")
+        // A tall, narrow matrix needs far more than its non-zeros (per-row lists and row pointers): 197 MiB
+        // here, where counting the non-zeros gave 66 MiB and let the run start.
+        try expectUsageError(["run", "--shape", "3000000x1", "--blocks", "1", "--sparsities", "0.5", "--n", "1",
+                              "--threads", "1", "--formats", "csr"], "needs 196.8 MiB but only 150.0 MiB",
+                             env: ["KERNELBENCH_MEMORY_LIMIT": "150M"])
         try expectUsageError(["run", "--matrix", "missing.mtx"], "missing.mtx")
         try "%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n".write(toFile: dir + "/bad.mtx", atomically: true, encoding: .utf8)
         try expectUsageError(["run", "--matrix", "bad.mtx"], "bad.mtx:3")
