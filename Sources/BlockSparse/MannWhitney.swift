@@ -7,19 +7,24 @@ import Foundation
 ///
 /// - `auto` uses the exact null distribution of U when at least one sample
 ///   has 8 or fewer values and there are no ties, and the normal
-///   approximation otherwise;
+///   approximation otherwise (also when the other sample has more than
+///   ``exactLimit`` values: the exact count costs time quadratic in it, and
+///   the approximation is then close);
 /// - the normal approximation uses the tie-corrected variance and a
 ///   continuity correction of 0.5;
 /// - the two-sided p-value is twice the upper tail at max(U1, U2), clipped to 1.
 public enum MannWhitney {
     public enum Method: String, Sendable {
-        /// Exact when min(n1, n2) <= 8 and there are no ties, else asymptotic.
+        /// Exact when min(n1, n2) <= 8, max(n1, n2) <= ``exactLimit`` and there are no ties, else asymptotic.
         case auto
         /// The exact distribution of U under the null (no tie handling).
         case exact
         /// The normal approximation with tie and continuity corrections.
         case asymptotic
     }
+
+    /// The largest sample `auto` still tests exactly beside one of at most 8 values.
+    public static let exactLimit = 1000
 
     public struct Result: Sendable, Equatable {
         /// U of the first sample: the number of (x, y) pairs with x > y, ties counting 1/2.
@@ -43,7 +48,7 @@ public enum MannWhitney {
         let hasTies = tieSizes.contains { $0 > 1 }
         var resolved = method
         if method == .auto {
-            resolved = (n1 > 8 && n2 > 8) || hasTies ? .asymptotic : .exact
+            resolved = (n1 > 8 && n2 > 8) || max(n1, n2) > exactLimit || hasTies ? .asymptotic : .exact
         }
         var p: Double
         switch resolved {
@@ -86,7 +91,10 @@ public enum MannWhitney {
     /// the number of arrangements with U = k, by the recurrence
     /// f(m, n, k) = f(m - 1, n, k - n) + f(m, n - 1, k), over C(n1 + n2, n1).
     /// Counts are Doubles: exact up to 2^53, relative error ~1e-16 beyond.
+    /// U's distribution is the same for (n1, n2) and (n2, n1): the smaller
+    /// sample is the inner index, so memory grows with its square, not the larger's.
     static func exactUpperTail(_ u: Int, _ n1: Int, _ n2: Int) -> Double {
+        if n2 > n1 { return exactUpperTail(u, n2, n1) }
         let maxU = n1 * n2
         if u <= 0 { return 1 }
         if u > maxU { return 0 }

@@ -7,7 +7,7 @@ struct Compare: ParsableCommand {
         abstract: "Compare two result files (kernelbench or Google Benchmark JSON) and flag regressions.",
         discussion: """
             Cases are matched by name. For each, the report gives the median change, the ratio \
-            NEW/BASE and a two-sided Mann-Whitney U test over the repetitions (exact when a side has at most 8 values \
+            NEW/BASE and a two-sided Mann-Whitney U test over the repetitions (exact when a side has at most 8 values, the other at most 1000, \
             and there are no ties, else the normal approximation with tie and continuity corrections, \
             as scipy and Google Benchmark's compare.py compute it). It warns below 9 repetitions \
             per side and refuses the test below 3 (a file with only aggregates counts as one).

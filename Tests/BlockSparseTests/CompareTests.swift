@@ -61,6 +61,16 @@ import Testing
         #expect(MannWhitney.exactUpperTail(2, 2, 2) == 4.0 / 6)
         #expect(MannWhitney.exactUpperTail(4, 2, 2) == 1.0 / 6)
         #expect(MannWhitney.exactUpperTail(5, 2, 2) == 0)
+        // Symmetric in the sample sizes (the smaller one drives the memory).
+        for u in [0, 7, 30, 45, 60] {
+            #expect(abs(MannWhitney.exactUpperTail(u, 3, 20) - MannWhitney.exactUpperTail(u, 20, 3)) < 1e-15, "\(u)")
+        }
+    }
+
+    @Test func aLargeSampleBesideASmallOneIsApproximated() {
+        let small = [1.0, 2.0, 3.0], large = (0..<(MannWhitney.exactLimit + 1)).map { 10 + Double($0) * 0.001 }
+        #expect(MannWhitney.test(small, large).method == .asymptotic)
+        #expect(MannWhitney.test(small, Array(large.prefix(MannWhitney.exactLimit))).method == .exact)
     }
 
     @Test func averageRanksWithTies() {
