@@ -192,14 +192,20 @@ public final class SuiteRunner {
             let rows = Double(source.rows), mk = rows * Double(source.cols)
             let stored = mk * (1 - (c.sparsity ?? 0))
             let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = rows * Double(c.n) * 4
-            // The group's BSR form, and what building it peaks at.
-            var bsrBytes = stored * 4 + stored / Double(c.block.area) * 4 + rows / Double(c.block.rows) * 4
+            // The group's BSR form (blocks stored whole, padding included), and what building it peaks at.
+            let bsrBytes: Double
             var generatorPeak = 0.0
-            if case let .generated(_, r, k, distribution) = source {
+            switch source {
+            case let .generated(_, r, k, distribution):
                 let spec = GeneratorSpec(rows: r, cols: k, block: c.block, sparsity: c.sparsity ?? 0,
                                          distribution: distribution, seed: config.seed)
                 bsrBytes = Double(spec.bsrBytes)
                 generatorPeak = Double(spec.generatorPeakBytes)
+            case let .fixed(_, matrix, _):
+                // At most one block per non-zero, and no more than the grid holds.
+                let grid = Double(c.block.blockRowCount(matrix.rows)) * Double(c.block.blockColCount(matrix.cols))
+                let blocks = min(Double(matrix.nonzeros), grid)
+                bsrBytes = blocks * Double(c.block.area) * 4 + blocks * 4 + 4 * (Double(c.block.blockRowCount(matrix.rows)) + 1)
             }
             let csrBytes = 4 * (rows + 1) + 8 * stored
             let csrBuild = Double(CSRMatrix.conversionPeakBytes(rows: source.rows, nonzeros: saturated(stored)))

@@ -42,6 +42,13 @@ import Testing
                              "memory is available")
         try expectUsageError(["run", "--shape", "2147483647x2147483647", "--blocks", "8", "--sparsities", "0"],
                              "needs more than 8192.0 PiB")
+        // A file matrix stores every block whole: 1000 scattered entries in 256x256 blocks are 262 MB of BSR
+        // (twice: the group's and the driver's copy).
+        var padded = "%%MatrixMarket matrix coordinate real general\n1 256000 1000\n"
+        for i in 0..<1000 { padded += "1 \(i * 256 + 1) 1.0\n" }
+        try padded.write(toFile: dir + "/padded.mtx", atomically: true, encoding: .utf8)
+        try expectUsageError(["run", "--matrix", "padded.mtx", "--blocks", "256", "--n", "1", "--threads", "1"],
+                             "needs 510.7 MiB", env: ["KERNELBENCH_MEMORY_LIMIT": "100M"])
         // A tall, narrow matrix needs far more than its non-zeros (per-row lists and row pointers): 197 MiB
         // here, where counting the non-zeros gave 66 MiB and let the run start.
         try expectUsageError(["run", "--shape", "3000000x1", "--blocks", "1", "--sparsities", "0.5", "--n", "1",
