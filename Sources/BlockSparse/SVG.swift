@@ -200,7 +200,10 @@ struct Chart {
         let xsData = points.map(\.x) + xInclude.filter { xScale == .linear || $0 > 0 }
         let ysData = points.map(\.y) + yInclude.filter { yScale == .linear || $0 > 0 }
             + references.map(\.y).filter { yScale == .linear || $0 > 0 }
-        guard let xMin = xsData.min(), let xMax = xsData.max(), let yMin = ysData.min(), let yMax = ysData.max() else {
+        // Within +-1e300, so spans and paddings stay finite whatever a result file holds.
+        func finite(_ v: Double) -> Double { min(max(v, -1e300), 1e300) }
+        guard let xMin = xsData.min().map(finite), let xMax = xsData.max().map(finite),
+              let yMin = ysData.min().map(finite), let yMax = ysData.max().map(finite) else {
             return ""
         }
         // Axes.

@@ -175,6 +175,16 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(html.contains("<td>4x4</td>") && html.contains("<td>serial (work 3 us &lt; 10 x dispatch overhead 40 us)</td>"))
     }
 
+    @Test func chartsSurviveExtremeValues() {
+        // Hand-edited or corrupted files: values near the Double limits must not trap the axis code.
+        for pairs in [[(0.5, 1.7e308), (0.9, -1.7e308)], [(1.7e308, 2.0), (-1.7e308, 3.0)], [(0.5, Double.leastNonzeroMagnitude), (0.7, 0)]] {
+            var report = speedupReport(pairs)
+            for i in report.benchmarks.indices { report.benchmarks[i].useful_gflops = i % 2 == 0 ? 1.7e308 : -1.7e308 }
+            let html = ReportRenderer.html(report)
+            #expect(html.contains("</html>") && !html.contains("nan") && !html.contains("inf\""), "\(pairs)")
+        }
+    }
+
     @Test func syntheticReportGivesEveryWording() {
         let evens = ReportRenderer.breakEvens(syntheticReport())
         // 2 settings for 4096 (N 64, 256) + 1 for lenet, x 2 thread counts, x 4 series (csr, 4x4, 8x8, 16x1).
