@@ -149,6 +149,13 @@ import Testing
         try expectUsageError(["paper", "--quick", "--blocks", "4", "--data", "no-such-dir", "--output", "p-out",
                               "--export", "exp"], "lenet300100_b4_fc2.mtx: already exists; pass --force")
         #expect(try String(contentsOfFile: dir + "/exp/lenet300100_b4_fc2.mtx", encoding: .utf8) == "old")
+        // IDX pixels become floats (4x their bytes): a budget that holds the bytes but not the floats refuses.
+        try FileManager.default.createDirectory(atPath: dir + "/idx", withIntermediateDirectories: true)
+        func bigEndian(_ values: [UInt32]) -> Data { Data(values.flatMap { v in (0..<4).reversed().map { UInt8((v >> (8 * $0)) & 0xff) } }) }
+        try (bigEndian([0x0803, 6000, 28, 28]) + Data(count: 6000 * 784)).write(to: URL(fileURLWithPath: dir + "/idx/train-images-idx3-ubyte"))
+        try (bigEndian([0x0801, 6000]) + Data(count: 6000)).write(to: URL(fileURLWithPath: dir + "/idx/train-labels-idx1-ubyte"))
+        try expectUsageError(["paper", "--quick", "--data", "idx", "--output", "p-idx"], "images of idx/train-images-idx3-ubyte as floats",
+                             env: ["KERNELBENCH_MEMORY_LIMIT": "10M"])
         // --render only reads results.json: a study option would be ignored, so it is refused.
         try expectUsageError(["paper", "--render", "--output", "p-out", "--quick", "--epochs", "2"],
                              "it takes no study options (got --quick, --epochs)")

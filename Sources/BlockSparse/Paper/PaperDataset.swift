@@ -137,6 +137,13 @@ public enum FashionMNIST {
             throw InputError(source: labelPath, offset: 8 + bad, "label \(labels.data[bad]) is outside 0..<\(classes)")
         }
         let features = images.dimensions.dropFirst().reduce(1, *)
+        // As floats the pixels take four times their bytes (the bytes are still held): check first.
+        do {
+            try checkMemory(images.data.count * MemoryLayout<Float>.stride + labels.data.count * MemoryLayout<Int32>.stride,
+                            what: "the \(count) images of \(imagePath) as floats")
+        } catch let error as MatrixError {
+            throw InputError(source: imagePath, error.description)
+        }
         let x = images.data.map { Float($0) / 255 }
         return try Dataset(features: features, classes: classes, x: x, y: labels.data.map { Int32($0) })
     }
