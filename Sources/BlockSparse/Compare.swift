@@ -103,12 +103,7 @@ public struct ResultFile: Sendable {
     /// - Throws: ``InputError`` naming the file: unreadable, malformed JSON,
     ///   not a result file, an entry without a name or time, an unknown unit.
     public static func load(path: String) throws -> ResultFile {
-        try refuseDirectory(path, expected: "a result file (kernelbench or Google Benchmark JSON)")
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw InputError(source: path, exists ? "cannot read: \(error.localizedDescription)" : "no such file")
-        }
+        let data = try readInputFile(path, expected: "a result file (kernelbench or Google Benchmark JSON)")
         return try parse(data, source: path)
     }
 

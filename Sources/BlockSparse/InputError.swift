@@ -35,3 +35,20 @@ public func refuseDirectory(_ path: String, expected what: String) throws {
         throw InputError(source: path, "is a directory, not \(what)")
     }
 }
+
+/// Reads a whole input file that is parsed in memory (JSON, lists of lines):
+/// refuses a directory, checks first that `parseFactor` times its size fits
+/// in memory (parsing builds far more than the bytes: a 200 MB JSON array of
+/// zeros took over 4 GB), and names the file in every error.
+/// - Parameter what: what the file should be, e.g. "a result file".
+public func readInputFile(_ path: String, expected what: String, parseFactor: Int = 32) throws -> Data {
+    try refuseDirectory(path, expected: what)
+    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int {
+        do { try checkMemory(saturated(Double(size) * Double(parseFactor)), what: "parsing this \(formatBytes(size)) file") }
+        catch let error as MatrixError { throw InputError(source: path, error.description) }
+    }
+    do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        let exists = FileManager.default.fileExists(atPath: path)
+        throw InputError(source: path, exists ? "cannot read: \(error.localizedDescription)" : "no such file")
+    }
+}

@@ -138,11 +138,7 @@ public struct BenchmarkReport: Codable, Sendable {
     /// Reads a result file.
     /// - Throws: ``InputError`` naming the file and what is wrong.
     public static func load(path: String) throws -> BenchmarkReport {
-        try refuseDirectory(path, expected: "a kernelbench result file")
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw InputError(source: path, "cannot read: \(error.localizedDescription)")
-        }
+        let data = try readInputFile(path, expected: "a kernelbench result file")
         do { return try JSONDecoder().decode(BenchmarkReport.self, from: data) } catch let error as DecodingError {
             throw InputError(source: path, "not a kernelbench result file: \(describe(error))")
         }

@@ -70,10 +70,9 @@ struct Instructions: ParsableCommand {
 
     /// The result file for per-case totals.
     func assemble(countsPath: String, cases: [GateCase]) throws -> BenchmarkReport {
-        try refuseDirectory(countsPath, expected: "a file of \"CASE TOTAL_INSTRUCTIONS\" lines")
-        let text: String
-        do { text = try String(contentsOfFile: countsPath, encoding: .utf8) } catch {
-            throw InputError(source: countsPath, "cannot read: \(error.localizedDescription)")
+        let data = try readInputFile(countsPath, expected: "a file of \"CASE TOTAL_INSTRUCTIONS\" lines")
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputError(source: countsPath, "cannot read: not UTF-8 text")
         }
         var report = BenchmarkReport(context: MachineContext.current())
         var firstLine: [String: Int] = [:]  // case -> line of its count

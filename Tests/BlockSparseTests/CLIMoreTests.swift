@@ -163,6 +163,13 @@ import Testing
         try expectFailure(["export", "--safetensors", "folder", "--tensor", "t", "--output", "s.mtx"],
                           "folder: is a directory, not a .safetensors file")
         try expectFailure(["instructions", "--counts", "folder"], "folder: is a directory")
+        // Files parsed whole are checked against memory first: 1 MiB of JSON or lines may take 32 MiB.
+        try ("{\"benchmarks\": [" + String(repeating: "0,", count: 524_287) + "0]}").write(toFile: dir + "/wide.json", atomically: true, encoding: .utf8)
+        try String(repeating: "\n", count: 1 << 20).write(toFile: dir + "/lines.txt", atomically: true, encoding: .utf8)
+        let budget = ["KERNELBENCH_MEMORY_LIMIT": "16M"]
+        try expectFailure(["compare", "wide.json", "wide.json"], code: 1, "wide.json: parsing this 1.0 MiB file needs 32.0 MiB", env: budget)
+        try expectFailure(["report", "wide.json"], "wide.json: parsing this 1.0 MiB file needs 32.0 MiB", env: budget)
+        try expectFailure(["instructions", "--counts", "lines.txt"], "lines.txt: parsing this 1.0 MiB file needs 32.0 MiB", env: budget)
         for r in [try run(["compare", "folder", "r.json"]), try run(["report", "folder"])] {
             #expect(!r.err.contains("NSCocoaErrorDomain"), "\(r.err)")
         }
