@@ -190,7 +190,9 @@ public final class SuiteRunner {
         for c in cases {
             let source = config.sources[c.source]
             let rows = Double(source.rows), mk = rows * Double(source.cols)
-            let stored = mk * (1 - (c.sparsity ?? 0))
+            // Logical non-zeros: a file's own count (not rows x cols: a large sparse file must fit).
+            var stored = mk * (1 - (c.sparsity ?? 0))
+            if case let .fixed(_, matrix, _) = source { stored = Double(matrix.nonzeros) }
             let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = rows * Double(c.n) * 4
             // The group's BSR form (blocks stored whole, padding included), and what building it peaks at.
             let bsrBytes: Double
@@ -211,7 +213,7 @@ public final class SuiteRunner {
             let csrBuild = Double(CSRMatrix.conversionPeakBytes(rows: source.rows, nonzeros: saturated(stored)))
             var bytes = max(generatorPeak, bsrBytes + csrBuild)
             if config.formats.contains(.dense) { bytes += mk * 4 + cBytes }
-            bytes += bBytes + cBytes * 2  // B and the Double reference
+            bytes += bBytes + cBytes * 4 + rows * 8  // B and the reference (Double sums and magnitudes, terms per row)
             // Sparse cases of one comparison are alive together, each with its own A, B and C.
             let strategies = Double(c.threads > 1 ? config.strategies.count : 1)
             if config.formats.contains(.bsr) && c.block.area > 1 { bytes += strategies * (bsrBytes + bBytes + cBytes) }
