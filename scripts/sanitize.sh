@@ -32,6 +32,8 @@ for step in "${steps[@]}"; do
     *) echo "sanitize: unknown step '$step' (asan, tsan, ckernels; see --help)" >&2; exit 1 ;;
   esac
 done
+# Tests that cannot run on a sanitizer build (ulimit -v) are skipped, and say so.
+export KERNELBENCH_SANITIZER=1
 export LSAN_OPTIONS="suppressions=$PWD/Tests/sanitizers/lsan.supp:print_suppressions=0"
 status=0
 
