@@ -150,6 +150,19 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
     }
 }
 
+/* The B rows the next range will read, fetched while this range computes
+ * (kernels with PB = 1 in the table below). slab[i]: row 0 of B for the next
+ * range's block i; lines: cache lines of one B row (N floats). The columns
+ * of lines, count * lines of them, are dealt out in order to the range's
+ * tiles, one per block of the tile: tile t, block q takes column
+ * j = t * nfull + q and prefetches its line in one B row per kk step. */
+#define KB_BPF_MAX 16
+typedef struct {
+    const float *slab[KB_BPF_MAX];
+    int32_t count, lines, tiles;
+    int64_t ldb;
+} kb_bpf;
+
 /* One R x (8*NV) tile of C over the blocks of one block row.
  * ap0: row 0 of this group inside the first block; bstride: floats per block;
  * cc: block columns (compile-time when BC != 0); nfull full blocks, then one
@@ -159,7 +172,8 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
                            const float *ap0, int64_t bstride, const int32_t cc,
                            const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                            const float *b, int64_t ldb, float *cp, int64_t ldc,
-                           int32_t rows_valid, int32_t accumulate, __m256i mask) {
+                           int32_t rows_valid, int32_t accumulate, __m256i mask, kb_bpf *pf) {
+    const int32_t j0 = pf ? pf->tiles++ * nfull : 0;
     __m256 acc[KB_MAX_S][KB_MAX_R][KB_MAX_NV]; /* fixed sizes (no VLA); only [S][R][NV] used */
 #pragma GCC unroll 8
     for (int s = 0; s < S; s++)
@@ -179,11 +193,15 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
     for (int32_t q = 0; q < nfull; q++) {
         const float *ap = ap0 + q * bstride;
         const float *bp = b + (int64_t)cidx[q] * bblk;
+        const int32_t j = j0 + q;
+        const float *pq = pf && j < pf->count * pf->lines
+                              ? pf->slab[j / pf->lines] + 16 * (j % pf->lines) : NULL;
 #pragma GCC unroll 8
         for (int32_t k0 = 0; k0 < cc; k0 += S) {
 #pragma GCC unroll 8
             for (int s = 0; s < S; s++) {
                 const int32_t kk = k0 + s;
+                if (pq) _mm_prefetch((const char *)(pq + kk * pf->ldb), _MM_HINT_T0);
                 if (R == 4 && NV == 3 && !MASKED) {
                     kb_step_4x3(acc[s], ap + kk, cc, bp + kk * ldb);
                     continue;
@@ -217,12 +235,13 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
  * shapes only): dispatch to a compile-time tile height. */
 #define KB_TILE_ARGS                                                                   \
     ap0, bstride, cc, cidx, nfull, tail_cols, b, ldb, cp, ldc, rows_valid, accumulate, \
-        mask
+        mask, pf
 KB_INLINE void kb_bsr_tile_short(const int NV, const int MASKED, int32_t rr,
                                  const float *ap0, int64_t bstride, const int32_t cc,
                                  const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                                  const float *b, int64_t ldb, float *cp, int64_t ldc,
-                                 int32_t rows_valid, int32_t accumulate, __m256i mask) {
+                                 int32_t rows_valid, int32_t accumulate, __m256i mask,
+                                 kb_bpf *pf) {
     switch (rr) {
     case 1: kb_bsr_tile(1, NV, MASKED, 1, KB_TILE_ARGS); break;
     case 2: kb_bsr_tile(2, NV, MASKED, 1, KB_TILE_ARGS); break;
@@ -237,7 +256,8 @@ KB_INLINE void kb_bsr_pass(const int BR, const int R, const int NV, const int MA
                            const int S, int32_t r, int32_t rows, const int32_t cc,
                            const float *ablk, int64_t bstride, const int32_t *cidx,
                            int32_t nfull, int32_t tail_cols, const float *b, int64_t ldb,
-                           float *c, int64_t ldc, int32_t accumulate, __m256i mask) {
+                           float *c, int64_t ldc, int32_t accumulate, __m256i mask,
+                           kb_bpf *pf) {
     int32_t i0 = 0;
     for (; i0 + R <= r && i0 < rows; i0 += R) {
         const float *ap0 = ablk + (int64_t)i0 * cc;
@@ -256,12 +276,12 @@ KB_INLINE void kb_bsr_pass(const int BR, const int R, const int NV, const int MA
 /* All columns of one block row over one range of its blocks: full chunks of
  * 8 * NV columns, then the N tail as full vectors plus one masked vector. */
 #define KB_PASS_ARGS(bj, cj, msk) \
-    r, rows, cc, ablk, bstride, cidx, nfull, tail_cols, bj, ldb, cj, ldc, accumulate, msk
+    r, rows, cc, ablk, bstride, cidx, nfull, tail_cols, bj, ldb, cj, ldc, accumulate, msk, pf
 KB_INLINE void kb_bsr_cols(const int BR, const int R, const int NV, const int S, int32_t r,
                            int32_t rows, const int32_t cc, const float *ablk, int64_t bstride,
                            const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                            const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n,
-                           int32_t accumulate) {
+                           int32_t accumulate, kb_bpf *pf) {
     const __m256i full = _mm256_set1_epi32(-1);
     int32_t j = 0;
     for (; j + 8 * NV <= n; j += 8 * NV)
@@ -283,11 +303,14 @@ KB_INLINE void kb_bsr_cols(const int BR, const int R, const int NV, const int S,
 /* The blocks [q, q_end) of block row br (plus the partial tail block when
  * tail > 0), in ranges of G blocks (G = 0: all at once); each range is swept
  * over all columns while its B rows are hot in L1. The accumulators start
- * from C for every range but the first when acc0 == 0. */
+ * from C for every range but the first when acc0 == 0. qnext: the first
+ * block of the segment the drive runs next (the next block row's, or with K
+ * panels the next row's part of the panel), the last range's prefetch target. */
 KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int NV,
-                            const int S, const int G, const kb_bsr *a, int32_t br,
+                            const int S, const int G, const int PB, const kb_bsr *a, int32_t br,
                             int32_t q, int32_t q_end, int32_t tail, const float *b,
-                            int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0) {
+                            int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0,
+                            int32_t qnext) {
     const int32_t r = BR ? BR : a->r;
     const int32_t cc = BC ? BC : a->c;
     const int64_t bstride = (int64_t)r * cc;
@@ -300,7 +323,8 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
         const int32_t tail_cols = q0 + nfull == q_end ? tail : 0;
         if (BR && G && G * BR * BC * (int)sizeof(float) <= KB_APF_BYTES) {
             /* Short ranges (4x4, 8x8, 16x16): fetch the next range's A values
-             * (the next block row's after the last range; a prefetch never
+             * (after the last range, those of the segment the drive runs next,
+             * which starts at block qnext; a prefetch never
              * faults, so running past the last block is harmless) while this
              * one computes. A range reads its blocks in row groups, a stride
              * the hardware prefetchers follow late: M = K = 4096, N = 64,
@@ -308,14 +332,26 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
              * 1.03-1.09x, 4x4 0.97-1.13x; LeNet's 300 x 784 (A in cache)
              * 0.98-1.00x. */
             /* (formed as an integer: the address may lie past the end of A) */
-            const uintptr_t next = (uintptr_t)(a->values + (int64_t)q0 * bstride)
-                                   + (uintptr_t)nfull * (uintptr_t)bstride * sizeof(float);
+            const int64_t qn = q0 + nfull < q_end ? q0 + nfull : qnext;
+            const uintptr_t next =
+                (uintptr_t)a->values + (uintptr_t)qn * (uintptr_t)bstride * sizeof(float);
             for (int off = 0; off < G * BR * BC * (int)sizeof(float); off += 64)
                 _mm_prefetch((const char *)(next + (uintptr_t)off), _MM_HINT_T0);
         }
+        kb_bpf plan, *pf = NULL;
+        if (PB && G && G <= KB_BPF_MAX) {
+            const int64_t qn = q0 + nfull < q_end ? q0 + nfull : qnext;
+            const int64_t nnzb = a->row_ptr[a->mb];
+            plan.count = plan.tiles = 0;
+            plan.lines = (n + 15) / 16;
+            plan.ldb = ldb;
+            for (int64_t t = qn; t < qn + G && t < nnzb; t++)
+                plan.slab[plan.count++] = b + (int64_t)a->col_idx[t] * cc * ldb;
+            pf = &plan;
+        }
         kb_bsr_cols(BR, R, NV, S, r, rows, cc, a->values + (int64_t)q0 * bstride, bstride,
                     a->col_idx + q0, nfull, tail_cols, b, ldb, cb, ldc, n,
-                    acc0 || q0 > q);
+                    acc0 || q0 > q, pf);
         q0 += nfull;
     } while (q0 < q_end);
 }
@@ -343,7 +379,7 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
 
 typedef void (*kb_range_fn)(const kb_bsr *a, int32_t br, int32_t q, int32_t q_end,
                             int32_t tail, const float *b, int64_t ldb, float *c, int64_t ldc,
-                            int32_t n, int32_t acc0);
+                            int32_t n, int32_t acc0, int32_t qnext);
 
 /* Block columns per K panel for block rows [rb, re) of r x cc blocks and N =
  * n: panel_bytes of B rows each, or a->kb (no panels) when one panel covers
@@ -380,7 +416,7 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
                 tail = kpart;
             }
             if (accumulate && p1 == p0 && tail == 0) continue; /* C += 0 */
-            range(a, br, p0, p1, tail, b, ldb, c, ldc, n, accumulate);
+            range(a, br, p0, p1, tail, b, ldb, c, ldc, n, accumulate, row_ptr[br + 1]);
         }
         return;
     }
@@ -406,7 +442,10 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
                 }
                 const int32_t acc0 = accumulate || !first;
                 if (acc0 && qe == q) continue; /* C += 0 */
-                range(a, br, q, qf, tail, b, ldb, c, ldc, n, acc0);
+                const int32_t qnext = br + 1 < g1   ? cursor[br + 1 - g0]
+                                      : pc1 < a->kb ? cursor[0]
+                                                    : row_ptr[g1];
+                range(a, br, q, qf, tail, b, ldb, c, ldc, n, acc0, qnext);
             }
         }
     }
@@ -414,14 +453,16 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
 
 /* The range worker of one tile configuration (not inlined, so the two drive
  * paths share it), and a kernel that drives one worker. */
-#define KB_DEF_BSR_RANGE(name, BR, BC, R, NV, S, G)                                       \
+#define KB_DEF_BSR_RANGE(name, BR, BC, R, NV, S, G, PB)                                   \
     static KB_AVX2 __attribute__((noinline)) void name(                                   \
         const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail,              \
-        const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0) {    \
-        kb_bsr_range(BR, BC, R, NV, S, G, a, br, q, q_end, tail, b, ldb, c, ldc, n, acc0); \
+        const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0,      \
+        int32_t qnext) {                                                                  \
+        kb_bsr_range(BR, BC, R, NV, S, G, PB, a, br, q, q_end, tail, b, ldb, c, ldc, n,   \
+                     acc0, qnext);                                                        \
     }
-#define KB_DEF_BSR_SPMM(fn, BR, BC, R, NV, S, G)                                         \
-    KB_DEF_BSR_RANGE(fn##_range, BR, BC, R, NV, S, G)                                    \
+#define KB_DEF_BSR_SPMM(fn, BR, BC, R, NV, S, G, PB)                                     \
+    KB_DEF_BSR_RANGE(fn##_range, BR, BC, R, NV, S, G, PB)                                \
     KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b, \
                     int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) { \
         kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, fn##_range, a,        \
@@ -443,21 +484,27 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  * - The generic kernel takes 16 blocks per range for blocks of up to 4 rows
  *   (4 blocks of 2 or 3 columns made tiles of 8-12 kk steps: 16 blocks ran
  *   1.23-1.60x faster on 3x3 and 2x3 at both offsets), 4 otherwise.
- *                  name                                BR  BC  R  NV  S  G */
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n24__avx2_fma,         8,  1, 4, 3, 1, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n24__avx2_fma,       16,  1, 4, 3, 1, 0)
+ * PB = 1: the tiles of each range prefetch the B rows of the next range
+ * (kb_bpf), spread one line per kk step, so B arrives from L3 at the pace it
+ * is used instead of in a burst when a range starts. Zen 4, M = K = 4096,
+ * N = 64, paired: 8x8 at 90% 1.00-1.05x (median run 1.02x) in quiet
+ * minutes, 0.95-1.05x in slow stretches of the VM, 1.045x at 70%; 16x16
+ * 0.99x and 4x4 0.94x, so 8x8 alone.
+ *                  name                                BR  BC  R  NV  S  G  PB */
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4, 1)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n24__avx2_fma,         8,  1, 4, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n24__avx2_fma,       16,  1, 4, 3, 1, 0, 0)
 
 /* Any block shape: one range worker for blocks of up to 4 rows (a single
  * row group), one for taller blocks. */
-KB_DEF_BSR_RANGE(kb_generic_short_range,                 0,  0, 4, 3, 1, 16)
-KB_DEF_BSR_RANGE(kb_generic_range,                       0,  0, 4, 3, 1, 4)
+KB_DEF_BSR_RANGE(kb_generic_short_range,                 0,  0, 4, 3, 1, 16, 0)
+KB_DEF_BSR_RANGE(kb_generic_range,                       0,  0, 4, 3, 1, 4, 0)
 KB_AVX2 void bsr_f32_spmm_generic_n24__avx2_fma(const kb_bsr *a, int32_t row_begin, int32_t row_end,
                                                 const float *b, int64_t ldb, float *c, int64_t ldc,
                                                 int32_t n, int32_t accumulate) {
@@ -828,8 +875,8 @@ KB_INLINE void kb_csr_drive(const int NV, const int SS, const kb_csr *a, int32_t
 
 static KB_AVX2 __attribute__((noinline)) void kb_csr_panel_range(
     const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail, const float *b,
-    int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0) {
-    kb_bsr_range(1, 1, 1, 8, 1, 0, a, br, q, q_end, tail, b, ldb, c, ldc, n, acc0);
+    int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t acc0, int32_t qnext) {
+    kb_bsr_range(1, 1, 1, 8, 1, 0, 0, a, br, q, q_end, tail, b, ldb, c, ldc, n, acc0, qnext);
 }
 
 KB_AVX2 void csr_f32_spmm_n64__avx2_fma(const kb_csr *a, int32_t row_begin, int32_t row_end,
