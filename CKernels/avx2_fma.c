@@ -160,7 +160,6 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
 typedef struct {
     const float *slab[KB_BPF_MAX];
     int32_t count, lines, tiles;
-    int64_t ldb;
 } kb_bpf;
 
 /* One R x (8*NV) tile of C over the blocks of one block row.
@@ -173,7 +172,13 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
                            const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                            const float *b, int64_t ldb, float *cp, int64_t ldc,
                            int32_t rows_valid, int32_t accumulate, __m256i mask, kb_bpf *pf) {
-    const int32_t j0 = pf ? pf->tiles++ * nfull : 0;
+    /* this tile's first column of lines: block js of the plan, line jl */
+    int32_t js = 0, jl = 0;
+    if (pf) {
+        const int32_t j0 = pf->tiles++ * nfull;
+        js = j0 / pf->lines;
+        jl = j0 % pf->lines;
+    }
     __m256 acc[KB_MAX_S][KB_MAX_R][KB_MAX_NV]; /* fixed sizes (no VLA); only [S][R][NV] used */
 #pragma GCC unroll 8
     for (int s = 0; s < S; s++)
@@ -193,15 +198,17 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
     for (int32_t q = 0; q < nfull; q++) {
         const float *ap = ap0 + q * bstride;
         const float *bp = b + (int64_t)cidx[q] * bblk;
-        const int32_t j = j0 + q;
-        const float *pq = pf && j < pf->count * pf->lines
-                              ? pf->slab[j / pf->lines] + 16 * (j % pf->lines) : NULL;
+        const float *pq = pf && js < pf->count ? pf->slab[js] + 16 * jl : NULL;
+        if (pf && ++jl == pf->lines) {
+            jl = 0;
+            js++;
+        }
 #pragma GCC unroll 8
         for (int32_t k0 = 0; k0 < cc; k0 += S) {
 #pragma GCC unroll 8
             for (int s = 0; s < S; s++) {
                 const int32_t kk = k0 + s;
-                if (pq) _mm_prefetch((const char *)(pq + kk * pf->ldb), _MM_HINT_T0);
+                if (pq) _mm_prefetch((const char *)(pq + kk * ldb), _MM_HINT_T0);
                 if (R == 4 && NV == 3 && !MASKED) {
                     kb_step_4x3(acc[s], ap + kk, cc, bp + kk * ldb);
                     continue;
@@ -344,7 +351,6 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
             const int64_t nnzb = a->row_ptr[a->mb];
             plan.count = plan.tiles = 0;
             plan.lines = (n + 15) / 16;
-            plan.ldb = ldb;
             for (int64_t t = qn; t < qn + G && t < nnzb; t++)
                 plan.slab[plan.count++] = b + (int64_t)a->col_idx[t] * cc * ldb;
             pf = &plan;
@@ -487,9 +493,8 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  * PB = 1: the tiles of each range prefetch the B rows of the next range
  * (kb_bpf), spread one line per kk step, so B arrives from L3 at the pace it
  * is used instead of in a burst when a range starts. Zen 4, M = K = 4096,
- * N = 64, paired: 8x8 at 90% 1.00-1.05x (median run 1.02x) in quiet
- * minutes, 0.95-1.05x in slow stretches of the VM, 1.045x at 70%; 16x16
- * 0.99x and 4x4 0.94x, so 8x8 alone.
+ * N = 64, paired: 8x8 at 90% 1.03-1.07x (old at 55-76% of the probe), 95%
+ * 1.04x, 50-70% 1.01x; 16x16 0.99x and 4x4 0.94x, so 8x8 alone.
  *                  name                                BR  BC  R  NV  S  G  PB */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 0)
