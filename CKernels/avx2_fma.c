@@ -157,6 +157,13 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
  * tiles, one per block of the tile: tile t, block q takes column
  * j = t * nfull + q and prefetches its line in one B row per kk step. */
 #define KB_BPF_MAX 16
+/* Only when B (K x N floats) is larger than this (the kernel then drives
+ * the range worker compiled with the prefetches): B that stays in L2 gains
+ * nothing, and the prefetches cost 5-7% (8x8, LeNet's 300 x 784 and 100 x
+ * 300 at N = 64) and 9-14% (4096 x 4096 at N = 16, 256 KiB of B). */
+#ifndef KB_BPF_MIN_B
+#define KB_BPF_MIN_B (256 * 1024)
+#endif
 typedef struct {
     const float *slab[KB_BPF_MAX];
     int32_t count, lines, tiles;
@@ -458,7 +465,9 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
 }
 
 /* The range worker of one tile configuration (not inlined, so the two drive
- * paths share it), and a kernel that drives one worker. */
+ * paths share it), and a kernel that drives it: with PB = 1, a second worker
+ * with the B prefetches, driven when B is larger than KB_BPF_MIN_B (an
+ * unused one is not emitted). */
 #define KB_DEF_BSR_RANGE(name, BR, BC, R, NV, S, G, PB)                                   \
     static KB_AVX2 __attribute__((noinline)) void name(                                   \
         const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail,              \
@@ -468,11 +477,14 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
                      acc0, qnext);                                                        \
     }
 #define KB_DEF_BSR_SPMM(fn, BR, BC, R, NV, S, G, PB)                                     \
-    KB_DEF_BSR_RANGE(fn##_range, BR, BC, R, NV, S, G, PB)                                \
+    KB_DEF_BSR_RANGE(fn##_range, BR, BC, R, NV, S, G, 0)                                 \
+    KB_DEF_BSR_RANGE(fn##_range_pb, BR, BC, R, NV, S, G, PB)                             \
     KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b, \
                     int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) { \
-        kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, fn##_range, a,        \
-                     row_begin, row_end, b, ldb, c, ldc, n, accumulate);                 \
+        const int pb = PB && (int64_t)a->k * n * (int64_t)sizeof(float) > KB_BPF_MIN_B; \
+        kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES,                       \
+                     pb ? fn##_range_pb : fn##_range, a, row_begin, row_end, b, ldb, c,  \
+                     ldc, n, accumulate);                                                \
     }
 
 /* Register tile R x 8*NV, S accumulator sets along kk, G blocks per range

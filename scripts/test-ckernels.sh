@@ -5,7 +5,8 @@
 # loops, misaligned or out-of-range accesses, signed overflow), then
 # cross-compiled for aarch64 and run under qemu-aarch64 so the NEON kernels
 # really execute. (The tester also puts guard pages after every buffer.)
-# The sanitized build uses tiny K panels so the panel path is tested too.
+# The sanitized build uses tiny K panels and turns the 8x8 B prefetch on for
+# any B, so the panel path and the prefetching range worker are tested too.
 #
 #   scripts/test-ckernels.sh [name-substring]   # optional kernel-name filter
 #   (a filter that no kernel name contains, native or aarch64, is an error)
@@ -67,10 +68,12 @@ run_timed "native run" "$OUT/kernel_test-native" "$@" | tee "$OUT/run-native.log
 # The sanitized build also shrinks the AVX2 kernels' L2 panels, BSR and CSR
 # (and turns off the short-segment exemptions), so the K-panel paths with
 # their per-row cursors run on the sweep's small matrices too (at the default
-# sizes they need K x N x 4 bytes > 256 KiB, which no sweep case reaches).
+# sizes they need K x N x 4 bytes > 256 KiB, which no sweep case reaches);
+# KB_BPF_MIN_B=0 likewise runs the 8x8 kernel's B-prefetching worker, which
+# by default waits for more than 256 KiB of B.
 echo "== native build with -fsanitize=address,undefined and small K panels ($CC)"
 "$CC" "${CFLAGS[@]}" -DKB_PANEL_BYTES=2048 -DKB_CSR_PANEL_BYTES=2048 -DKB_CGROUP_BYTES=1024 \
-    -DKB_MIN_SEGMENT_BYTES=0 -DKB_CSR_MIN_SEGMENT=0 \
+    -DKB_MIN_SEGMENT_BYTES=0 -DKB_CSR_MIN_SEGMENT=0 -DKB_BPF_MIN_B=0 \
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
     -o "$OUT/kernel_test-sanitized" "${SOURCES[@]}" -lm
 echo "== native run under ASan + UBSan"
