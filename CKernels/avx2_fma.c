@@ -14,10 +14,12 @@
  *     4 x 3 step is inline asm (16 ymm exactly; compilers spilled).
  *   - Small shapes (1 x c) split the kk loop over S independent accumulator
  *     sets, so there are always >= 8 independent FMA chains (4-cycle latency
- *     x 2 FMA pipes). No software prefetch of B: the hardware prefetchers
- *     do better (removing it sped every shape up, see the commit that did).
- *     Short ranges prefetch the next range's A values (kb_bsr_range), and
- *     the SpMV loops over small blocks prefetch A (kb_spmv_prefetch).
+ *     x 2 FMA pipes). Short ranges prefetch the next range's A values
+ *     (kb_bsr_range). B is left to the hardware prefetchers (a blanket
+ *     software prefetch of B once slowed every shape), except in 8x8 with
+ *     more than 256 KiB of B, whose tiles fetch the next range's B rows
+ *     spread over the range, and the next block row's C (kb_bpf). The SpMV
+ *     loops over small blocks prefetch A (kb_spmv_prefetch).
  *   - Edges: the partial last block column (k % c != 0) is always the last
  *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
  *     B rows >= k are never read. Rows >= m are computed from the zero padding
@@ -151,8 +153,10 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
 }
 
 /* The B rows the next range will read, fetched while this range computes
- * (kernels with PB = 1 in the table below). slab[i]: row 0 of B for the next
- * range's block i; lines: cache lines of one B row (N floats). The columns
+ * (kernels with PB = 1 in the table below). slab[i]: address of row 0 of B
+ * for the next range's block i (an integer: a partial last block column's
+ * rows kk >= k lie past the end of B, and a prefetch may go there but a
+ * pointer may not); lines: cache lines of one B row (N floats). The columns
  * of lines, count * lines of them, are dealt out in order to the range's
  * tiles, one per block of the tile: tile t, block q takes column
  * j = t * nfull + q and prefetches its line in one B row per kk step. */
@@ -165,7 +169,7 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
 #define KB_BPF_MIN_B (256 * 1024)
 #endif
 typedef struct {
-    const float *slab[KB_BPF_MAX];
+    uintptr_t slab[KB_BPF_MAX];
     int32_t count, lines, tiles;
 } kb_bpf;
 
@@ -205,7 +209,7 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
     for (int32_t q = 0; q < nfull; q++) {
         const float *ap = ap0 + q * bstride;
         const float *bp = b + (int64_t)cidx[q] * bblk;
-        const float *pq = pf && js < pf->count ? pf->slab[js] + 16 * jl : NULL;
+        const uintptr_t pq = pf && js < pf->count ? pf->slab[js] + 64 * (uintptr_t)jl : 0;
         if (pf && ++jl == pf->lines) {
             jl = 0;
             js++;
@@ -215,7 +219,9 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
 #pragma GCC unroll 8
             for (int s = 0; s < S; s++) {
                 const int32_t kk = k0 + s;
-                if (pq) _mm_prefetch((const char *)(pq + kk * ldb), _MM_HINT_T0);
+                if (pq)
+                    _mm_prefetch((const char *)(pq + (uintptr_t)(kk * ldb) * sizeof(float)),
+                                 _MM_HINT_T0);
                 if (R == 4 && NV == 3 && !MASKED) {
                     kb_step_4x3(acc[s], ap + kk, cc, bp + kk * ldb);
                     continue;
@@ -318,8 +324,10 @@ KB_INLINE void kb_bsr_cols(const int BR, const int R, const int NV, const int S,
  * tail > 0), in ranges of G blocks (G = 0: all at once); each range is swept
  * over all columns while its B rows are hot in L1. The accumulators start
  * from C for every range but the first when acc0 == 0. qnext: the first
- * block of the segment the drive runs next (the next block row's, or with K
- * panels the next row's part of the panel), the last range's prefetch target. */
+ * block of the segment the drive runs next (the next block row's; with K
+ * panels the next row's part of the panel, after a group's last row the
+ * group's first row's part of the next panel), the last range's prefetch
+ * target. */
 KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int NV,
                             const int S, const int G, const int PB, const kb_bsr *a, int32_t br,
                             int32_t q, int32_t q_end, int32_t tail, const float *b,
@@ -354,14 +362,19 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
         }
         kb_bpf plan, *pf = NULL;
         if (PB && G && G <= KB_BPF_MAX) {
-            const int64_t qn = q0 + nfull < q_end ? q0 + nfull : qnext;
+            /* the next range: of this segment (never past its end, which in
+             * K panels is the next panel's), or the first G blocks of the next */
+            const int last = q0 + nfull >= q_end;
+            const int64_t qn = last ? qnext : q0 + nfull;
+            const int64_t qe = last ? qn + G : (q_end < qn + G ? q_end : qn + G);
             const int64_t nnzb = a->row_ptr[a->mb];
             plan.count = plan.tiles = 0;
             plan.lines = (n + 15) / 16;
-            for (int64_t t = qn; t < qn + G && t < nnzb; t++)
-                plan.slab[plan.count++] = b + (int64_t)a->col_idx[t] * cc * ldb;
+            for (int64_t t = qn; t < qe && t < nnzb; t++)
+                plan.slab[plan.count++] =
+                    (uintptr_t)b + (uintptr_t)a->col_idx[t] * (uintptr_t)cc * (uintptr_t)ldb * sizeof(float);
             pf = &plan;
-            if (q0 + nfull >= q_end) {
+            if (last) {
                 /* The segment's last range: also fetch the C rows of the next
                  * block row, which its first range writes (past the end of C
                  * after the last block row: harmless, a prefetch never faults). */
@@ -515,10 +528,11 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  * PB = 1: the tiles of each range prefetch the B rows of the next range
  * (kb_bpf), spread one line per kk step, so B arrives from L3 at the pace it
  * is used instead of in a burst when a range starts; and the last range of
- * a block row prefetches the next block row's C rows (on top of the B
- * prefetch, 8x8 at 90%: 1.02-1.06x). Zen 4, M = K = 4096,
- * N = 64, paired: 8x8 at 90% 1.03-1.07x (old at 55-76% of the probe), 95%
- * 1.04x, 50-70% 1.01x; 16x16 0.99x and 4x4 0.94x, so 8x8 alone.
+ * a segment (a block row, or its part of a K panel) prefetches the C rows of
+ * the block row after it (on top of the B prefetch, 8x8 at 90%: 1.02-1.06x).
+ * Zen 4, M = K = 4096, N = 64, paired, B prefetch alone: 8x8 at 90%
+ * 1.03-1.07x (old at 55-76% of the probe), 95% 1.04x, 50-70% 1.01x; 16x16
+ * 0.99x and 4x4 0.94x, so 8x8 alone.
  *                  name                                BR  BC  R  NV  S  G  PB */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 0)
