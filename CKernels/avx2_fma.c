@@ -343,6 +343,10 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
     do {
         const int32_t nfull = G ? kb_avx_min(G, q_end - q0) : q_end - q0;
         const int32_t tail_cols = q0 + nfull == q_end ? tail : 0;
+        /* the segment's last range; the first block of the range after this
+         * one: of this segment, or of the segment the drive runs next */
+        const int last = q0 + nfull >= q_end;
+        const int64_t qn = last ? qnext : q0 + nfull;
         if (BR && G && G * BR * BC * (int)sizeof(float) <= KB_APF_BYTES) {
             /* Short ranges (4x4, 8x8, 16x16): fetch the next range's A values
              * (after the last range, those of the segment the drive runs next,
@@ -354,7 +358,6 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
              * 1.03-1.09x, 4x4 0.97-1.13x; LeNet's 300 x 784 (A in cache)
              * 0.98-1.00x. */
             /* (formed as an integer: the address may lie past the end of A) */
-            const int64_t qn = q0 + nfull < q_end ? q0 + nfull : qnext;
             const uintptr_t next =
                 (uintptr_t)a->values + (uintptr_t)qn * (uintptr_t)bstride * sizeof(float);
             for (int off = 0; off < G * BR * BC * (int)sizeof(float); off += 64)
@@ -362,17 +365,15 @@ KB_INLINE void kb_bsr_range(const int BR, const int BC, const int R, const int N
         }
         kb_bpf plan, *pf = NULL;
         if (PB && G && G <= KB_BPF_MAX) {
-            /* the next range: of this segment (never past its end, which in
-             * K panels is the next panel's), or the first G blocks of the next */
-            const int last = q0 + nfull >= q_end;
-            const int64_t qn = last ? qnext : q0 + nfull;
+            /* the next range: never past this segment's end (in K panels the
+             * row's next panel), or the first G blocks of the next segment */
             const int64_t qe = last ? qn + G : (q_end < qn + G ? q_end : qn + G);
             const int64_t nnzb = a->row_ptr[a->mb];
             plan.count = plan.tiles = 0;
             plan.lines = (n + 15) / 16;
             for (int64_t t = qn; t < qe && t < nnzb; t++)
-                plan.slab[plan.count++] =
-                    (uintptr_t)b + (uintptr_t)a->col_idx[t] * (uintptr_t)cc * (uintptr_t)ldb * sizeof(float);
+                plan.slab[plan.count++] = (uintptr_t)b + (uintptr_t)a->col_idx[t] * (uintptr_t)cc
+                                                             * (uintptr_t)ldb * sizeof(float);
             pf = &plan;
             if (last) {
                 /* The segment's last range: also fetch the C rows of the next
