@@ -68,13 +68,13 @@ extension GeneratorSpec {
     /// Bytes of the BSR matrix itself: row pointers, column indices and the
     /// blocks' values, padding included.
     var bsrBytes: Int {
-        let mb = Double(block.blockRowCount(rows)), keep = Double(keptBlocks)
-        return saturated(4 * (mb + 1) + 4 * keep + 4 * keep * Double(block.rows * block.cols))
+        saturated(BSRMatrix.storageBytes(blockRows: Double(block.blockRowCount(rows)), blocks: Double(keptBlocks),
+                                         block: block))
     }
 
     /// An upper bound on the logical non-zeros of the generated matrix.
     public var maxNonzeros: Int {
-        saturated(min(Double(keptBlocks) * Double(block.rows * block.cols), Double(rows) * Double(cols)))
+        saturated(min(Double(keptBlocks) * Double(block.area), Double(rows) * Double(cols)))
     }
 
     /// An upper estimate of the peak bytes of generating the matrix and
@@ -103,6 +103,13 @@ func saturated(_ bytes: Double) -> Int {
 }
 
 extension BSRMatrix {
+    /// Bytes of a BSR matrix with `blockRows` block rows and `blocks` stored
+    /// blocks: row pointers, column indices and values, edge padding included
+    /// (Double: estimates of absurd shapes must not overflow).
+    static func storageBytes(blockRows: Double, blocks: Double, block: BlockShape) -> Double {
+        4 * (blockRows + 1) + 4 * blocks + 4 * blocks * Double(block.area)
+    }
+
     /// A seeded random block-sparse matrix: the same spec gives the same
     /// matrix on every machine. Values are uniform in ±[1/64, 1), never zero;
     /// edge-block padding is zero. Check ``blockSparsity`` for what was

@@ -116,7 +116,7 @@ public final class SuiteRunner {
     /// The peak as measured at start-up.
     private let startPeak: MachinePeak?
     /// Threads each case's product really used (its percent of peak is of that many cores).
-    private var usedThreads: [String: Int] = [:]
+    private var threadsOfCase: [String: Int] = [:]
     public private(set) var report: BenchmarkReport
     public private(set) var failures: [String] = []
     /// Called before a case runs and after it finishes.
@@ -214,7 +214,8 @@ public final class SuiteRunner {
                 // At most one block per non-zero, and no more than the grid holds.
                 let grid = Double(c.block.blockRowCount(matrix.rows)) * Double(c.block.blockColCount(matrix.cols))
                 let blocks = min(Double(matrix.nonzeros), grid)
-                bsrBytes = blocks * Double(c.block.area) * 4 + blocks * 4 + 4 * (Double(c.block.blockRowCount(matrix.rows)) + 1)
+                bsrBytes = BSRMatrix.storageBytes(blockRows: Double(c.block.blockRowCount(matrix.rows)), blocks: blocks,
+                                                  block: c.block)
             }
             let csrBytes = 4 * (rows + 1) + 8 * stored
             let csrBuild = Double(CSRMatrix.conversionPeakBytes(rows: source.rows, nonzeros: saturated(stored)))
@@ -324,7 +325,8 @@ public final class SuiteRunner {
         report.context.peak = p
         for i in report.benchmarks.indices where report.benchmarks[i].percent_of_peak != nil {
             let e = report.benchmarks[i]
-            report.benchmarks[i].percent_of_peak = e.useful_gflops / peakGFLOPS(p, threads: usedThreads[e.run_name] ?? e.threads) * 100
+            let threads = threadsOfCase[e.run_name] ?? e.threads
+            report.benchmarks[i].percent_of_peak = e.useful_gflops / peakGFLOPS(p, threads: threads) * 100
         }
         if let start = startPeak, !announced, p.gflopsOneCore > 1.03 * start.gflopsOneCore {
             onNotice?(String(format: "the FMA probe read %.1f GFLOP/s on one core during the run, above the %.1f "
@@ -492,7 +494,7 @@ public final class SuiteRunner {
     /// median last); a case that failed verification has only its error entry.
     private func finishCase(_ p: PreparedCase, measurement: Measurement?) throws -> [BenchmarkEntry] {
         let c = p.planned, base = p.base
-        usedThreads[c.name] = p.threads
+        threadsOfCase[c.name] = p.threads
         guard let measurement else { return [base] }
         let summary = measurement.summary
         var entries: [BenchmarkEntry] = []
