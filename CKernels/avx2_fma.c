@@ -17,8 +17,8 @@
  *     x 2 FMA pipes). Short ranges prefetch the next range's A values
  *     (kb_bsr_range). B is left to the hardware prefetchers (a blanket
  *     software prefetch of B once slowed every shape), except in 8x8 with
- *     more than 256 KiB of B, whose tiles fetch the next range's B rows
- *     spread over the range, and the next block row's C (kb_bpf). The SpMV
+ *     more than 256 KiB of packed B rows, whose tiles fetch the next range's
+ *     B rows spread over the range, and the next block row's C (kb_bpf). The SpMV
  *     loops over small blocks prefetch A (kb_spmv_prefetch).
  *   - Edges: the partial last block column (k % c != 0) is always the last
  *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
@@ -153,13 +153,21 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
 }
 
 /* The B rows the next range will read, fetched while this range computes
- * (kernels with PB = 1 in the table below). slab[i]: address of row 0 of B
+ * (kernels with PB = 1 in the table below), front to back. The kernel drives
+ * this only when B's rows are packed (ldb <= 16 * lines: rows at most the
+ * padding of a line apart), so the cc rows of a block column span at most
+ * cc * lines cache lines from their start. slab[i]: address of row 0 of B
  * for the next range's block i (an integer: a partial last block column's
  * rows kk >= k lie past the end of B, and a prefetch may go there but a
- * pointer may not); lines: cache lines of one B row (N floats). The columns
- * of lines, count * lines of them, are dealt out in order to the range's
- * tiles, one per block of the tile: tile t, block q takes column
- * j = t * nfull + q and prefetches its line in one B row per kk step. */
+ * pointer may not); lines: cache lines of one B row (N floats). Each block's
+ * lines form `lines` groups of cc consecutive lines, and the count * lines
+ * groups are dealt out in order to the range's tiles, one per block of the
+ * tile: tile t, block q takes group j = t * nfull + q and prefetches one of
+ * its lines per kk step. (Fetching a block's lines in address order rather
+ * than one line of each row at a time: Zen 4, M = K = 4096, N = 64, 90%,
+ * paired, 1.00-1.04x between back-to-back calls, 1.02-1.09x on calls after
+ * 64 MiB of other traffic, as in kernelbench's interleaved rounds; lines
+ * of two blocks at a time or every other line lost 0.97-0.99x.) */
 #define KB_BPF_MAX 16
 /* Only when B (K x N floats) is larger than this (the kernel then drives
  * the range worker compiled with the prefetches): B that stays in L2 gains
@@ -183,7 +191,7 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
                            const int32_t *cidx, int32_t nfull, int32_t tail_cols,
                            const float *b, int64_t ldb, float *cp, int64_t ldc,
                            int32_t rows_valid, int32_t accumulate, __m256i mask, kb_bpf *pf) {
-    /* this tile's first column of lines: block js of the plan, line jl */
+    /* this tile's first group of lines: block js of the plan, group jl */
     int32_t js = 0, jl = 0;
     if (pf) {
         const int32_t j0 = pf->tiles++ * nfull;
@@ -209,7 +217,7 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
     for (int32_t q = 0; q < nfull; q++) {
         const float *ap = ap0 + q * bstride;
         const float *bp = b + (int64_t)cidx[q] * bblk;
-        const uintptr_t pq = pf && js < pf->count ? pf->slab[js] + 64 * (uintptr_t)jl : 0;
+        const uintptr_t pq = pf && js < pf->count ? pf->slab[js] + 64 * (uintptr_t)(jl * cc) : 0;
         if (pf && ++jl == pf->lines) {
             jl = 0;
             js++;
@@ -220,8 +228,7 @@ KB_INLINE void kb_bsr_tile(const int R, const int NV, const int MASKED, const in
             for (int s = 0; s < S; s++) {
                 const int32_t kk = k0 + s;
                 if (pq)
-                    _mm_prefetch((const char *)(pq + (uintptr_t)(kk * ldb) * sizeof(float)),
-                                 _MM_HINT_T0);
+                    _mm_prefetch((const char *)(pq + 64 * (uintptr_t)kk), _MM_HINT_T0);
                 if (R == 4 && NV == 3 && !MASKED) {
                     kb_step_4x3(acc[s], ap + kk, cc, bp + kk * ldb);
                     continue;
@@ -490,8 +497,8 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
 
 /* The range worker of one tile configuration (not inlined, so the two drive
  * paths share it), and a kernel that drives it: with PB = 1, a second worker
- * with the B prefetches, driven when B is larger than KB_BPF_MIN_B (an
- * unused one is not emitted). */
+ * with the B prefetches, driven when B is larger than KB_BPF_MIN_B and its
+ * rows are packed (see kb_bpf; an unused worker is not emitted). */
 #define KB_DEF_BSR_RANGE(name, BR, BC, R, NV, S, G, PB)                                   \
     static KB_AVX2 __attribute__((noinline)) void name(                                   \
         const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail,              \
@@ -505,7 +512,8 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
     KB_DEF_BSR_RANGE(fn##_range_pb, BR, BC, R, NV, S, G, PB)                             \
     KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b, \
                     int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) { \
-        const int pb = PB && (int64_t)a->k * n * (int64_t)sizeof(float) > KB_BPF_MIN_B; \
+        const int pb = PB && (int64_t)a->k * n * (int64_t)sizeof(float) > KB_BPF_MIN_B   \
+                       && ldb <= 16 * (int64_t)((n + 15) / 16);                          \
         kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES,                       \
                      pb ? fn##_range_pb : fn##_range, a, row_begin, row_end, b, ldb, c,  \
                      ldc, n, accumulate);                                                \
@@ -527,8 +535,10 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  *   (4 blocks of 2 or 3 columns made tiles of 8-12 kk steps: 16 blocks ran
  *   1.23-1.60x faster on 3x3 and 2x3 at both offsets), 4 otherwise.
  * PB = 1: the tiles of each range prefetch the B rows of the next range
- * (kb_bpf), spread one line per kk step, so B arrives from L3 at the pace it
- * is used instead of in a burst when a range starts; and the last range of
+ * (kb_bpf), one line per kk step in address order, so B arrives from L3 at
+ * the pace it is used instead of in a burst when a range starts (only when
+ * B's rows are packed, ldb at most N rounded up to a line, as kernelbench's
+ * are; otherwise the kernel runs without them); and the last range of
  * a segment (a block row, or its part of a K panel) prefetches the C rows of
  * the block row after it (on top of the B prefetch, 8x8 at 90%: 1.02-1.06x).
  * Zen 4, M = K = 4096, N = 64, paired, B prefetch alone: 8x8 at 90%
