@@ -440,9 +440,10 @@ static inline int64_t kb_panel_cols(const kb_bsr *a, int32_t r, int32_t cc, int3
 }
 
 KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTES,
-                            const int MIN_SEGMENT, kb_range_fn range, const kb_bsr *a, int32_t rb,
-                            int32_t re, const float *b, int64_t ldb, float *c, int64_t ldc,
-                            int32_t n, int32_t accumulate) {
+                            const int MIN_SEGMENT, kb_range_fn range, kb_range_fn range_pb,
+                            const int PB, const kb_bsr *a, int32_t rb, int32_t re,
+                            const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n,
+                            int32_t accumulate) {
     const int32_t r = BR ? BR : a->r;
     const int32_t cc = BC ? BC : a->c;
     if (n <= 0) return;
@@ -451,6 +452,12 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
     const int32_t *row_ptr = a->row_ptr, *col_idx = a->col_idx;
     const int64_t rowbytes = (int64_t)n * (int64_t)sizeof(float);
     const int64_t panel = kb_panel_cols(a, r, cc, rb, re, n, PANEL_BYTES, MIN_SEGMENT);
+    /* the worker with the B prefetches (kb_bpf): B larger than KB_BPF_MIN_B,
+     * its rows packed, and with PB = 2 only where B streams from beyond L2
+     * (no K panels) */
+    if (PB && (PB == 1 || panel >= a->kb) && (int64_t)a->k * rowbytes > KB_BPF_MIN_B
+        && ldb <= 16 * (int64_t)((n + 15) / 16))
+        range = range_pb;
     if (panel >= a->kb) {
         for (int32_t br = rb; br < re; br++) {
             const int32_t p0 = row_ptr[br];
@@ -496,9 +503,10 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
 }
 
 /* The range worker of one tile configuration (not inlined, so the two drive
- * paths share it), and a kernel that drives it: with PB = 1, a second worker
- * with the B prefetches, driven when B is larger than KB_BPF_MIN_B and its
- * rows are packed (see kb_bpf; an unused worker is not emitted). */
+ * paths share it), and a kernel that drives it: with PB = 1 or 2, a second
+ * worker with the B prefetches, which kb_bsr_drive picks when B is larger
+ * than KB_BPF_MIN_B and its rows are packed, and with PB = 2 only when it
+ * uses no K panels (see kb_bpf; an unused worker is not emitted). */
 #define KB_DEF_BSR_RANGE(name, BR, BC, R, NV, S, G, PB)                                   \
     static KB_AVX2 __attribute__((noinline)) void name(                                   \
         const kb_bsr *a, int32_t br, int32_t q, int32_t q_end, int32_t tail,              \
@@ -512,11 +520,9 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
     KB_DEF_BSR_RANGE(fn##_range_pb, BR, BC, R, NV, S, G, PB)                             \
     KB_AVX2 void fn(const kb_bsr *a, int32_t row_begin, int32_t row_end, const float *b, \
                     int64_t ldb, float *c, int64_t ldc, int32_t n, int32_t accumulate) { \
-        const int pb = PB && (int64_t)a->k * n * (int64_t)sizeof(float) > KB_BPF_MIN_B   \
-                       && ldb <= 16 * (int64_t)((n + 15) / 16);                          \
-        kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES,                       \
-                     pb ? fn##_range_pb : fn##_range, a, row_begin, row_end, b, ldb, c,  \
-                     ldc, n, accumulate);                                                \
+        kb_bsr_drive(BR, BC, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES, fn##_range,          \
+                     fn##_range_pb, PB, a, row_begin, row_end, b, ldb, c, ldc, n,        \
+                     accumulate);                                                        \
     }
 
 /* Register tile R x 8*NV, S accumulator sets along kk, G blocks per range
@@ -542,11 +548,14 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  * a segment (a block row, or its part of a K panel) prefetches the C rows of
  * the block row after it (on top of the B prefetch, 8x8 at 90%: 1.02-1.06x).
  * Zen 4, M = K = 4096, N = 64, paired, B prefetch alone: 8x8 at 90%
- * 1.03-1.07x (old at 55-76% of the probe), 95% 1.04x, 50-70% 1.01x; 16x16
- * 0.99x and 4x4 0.94x, so 8x8 alone.
+ * 1.03-1.07x (old at 55-76% of the probe), 95% 1.04x, 50-70% 1.01x, and
+ * 0.96x without it in K panels at 70%: PB = 1. 4x4 with the prefetch in
+ * address order: 90% 1.07-1.08x, 95% 1.06-1.09x, N = 128 1.03x, N = 32
+ * 1.00-1.04x, but 70% (K panels, B in L2) 0.97x: PB = 2, only without
+ * panels (there 1.00x at 50-70%). 16x16 and 32x32 0.98-1.01x: none.
  *                  name                                BR  BC  R  NV  S  G  PB */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0, 0)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 2)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4, 1)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1, 0)
@@ -563,8 +572,8 @@ KB_AVX2 void bsr_f32_spmm_generic_n24__avx2_fma(const kb_bsr *a, int32_t row_beg
                                                 const float *b, int64_t ldb, float *c, int64_t ldc,
                                                 int32_t n, int32_t accumulate) {
     kb_bsr_drive(0, 0, KB_PANEL_BYTES, KB_MIN_SEGMENT_BYTES,
-                 a->r <= 4 ? kb_generic_short_range : kb_generic_range, a, row_begin, row_end, b, ldb,
-                 c, ldc, n, accumulate);
+                 a->r <= 4 ? kb_generic_short_range : kb_generic_range, NULL, 0, a, row_begin, row_end,
+                 b, ldb, c, ldc, n, accumulate);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -942,8 +951,8 @@ KB_AVX2 void csr_f32_spmm_n64__avx2_fma(const kb_csr *a, int32_t row_begin, int3
         const kb_bsr v = {a->m, a->k, 1, 1, a->m, a->k, a->row_ptr, a->col_idx, a->values};
         const int64_t min_segment = KB_CSR_MIN_SEGMENT * (int64_t)sizeof(float);
         if (kb_panel_cols(&v, 1, 1, row_begin, row_end, n, KB_CSR_PANEL_BYTES, min_segment) < v.kb) {
-            kb_bsr_drive(1, 1, KB_CSR_PANEL_BYTES, min_segment, kb_csr_panel_range, &v, row_begin,
-                         row_end, b, ldb, c, ldc, n, accumulate);
+            kb_bsr_drive(1, 1, KB_CSR_PANEL_BYTES, min_segment, kb_csr_panel_range, NULL, 0, &v,
+                         row_begin, row_end, b, ldb, c, ldc, n, accumulate);
             return;
         }
     }
