@@ -16,10 +16,11 @@
  *     sets, so there are always >= 8 independent FMA chains (4-cycle latency
  *     x 2 FMA pipes). Short ranges prefetch the next range's A values
  *     (kb_bsr_range). B is left to the hardware prefetchers (a blanket
- *     software prefetch of B once slowed every shape), except in 8x8 with
- *     more than 256 KiB of packed B rows, whose tiles fetch the next range's
- *     B rows spread over the range, and the next block row's C (kb_bpf). The SpMV
- *     loops over small blocks prefetch A (kb_spmv_prefetch).
+ *     software prefetch of B once slowed every shape), except in 4x4, 8x8
+ *     and 16x16 with more than 256 KiB of packed B rows, whose tiles fetch
+ *     the next range's B rows spread over the range, and the next block
+ *     row's C (kb_bpf; 4x4 only without K panels). The SpMV loops over small
+ *     blocks prefetch A (kb_spmv_prefetch).
  *   - Edges: the partial last block column (k % c != 0) is always the last
  *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
  *     B rows >= k are never read. Rows >= m are computed from the zero padding
@@ -552,12 +553,15 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  * 0.96x without it in K panels at 70%: PB = 1. 4x4 with the prefetch in
  * address order: 90% 1.07-1.08x, 95% 1.06-1.09x, N = 128 1.03x, N = 32
  * 1.00-1.04x, but 70% (K panels, B in L2) 0.97x: PB = 2, only without
- * panels (there 1.00x at 50-70%). 16x16 and 32x32 0.98-1.01x: none.
+ * panels (there 1.00x at 50-70%). 16x16 in address order (K panels from
+ * 50% to 95%): 90% 1.03-1.06x, and 1.02-1.06x on calls after 64 MiB of
+ * other traffic; 95% 1.03-1.05x, 70% 1.01-1.02x, 50% 0.98-1.02x, N = 32
+ * 1.00x: PB = 1. 32x32 0.98-1.01x: none.
  *                  name                                BR  BC  R  NV  S  G  PB */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 2)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x8_n24__avx2_fma,         8,  8, 4, 3, 1, 4, 1)
-KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x16_n24__avx2_fma,      16, 16, 4, 3, 1, 1, 1)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b32x32_n24__avx2_fma,      32, 32, 4, 3, 1, 1, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0, 0)
