@@ -66,6 +66,46 @@ double kb_fma_probe(int64_t iterations, float *sink) {
     return kb_fma_probe_scalar(iterations, sink);
 }
 
+/* Load probe: sums `floats` floats (a multiple of 32, 32-byte aligned) `passes`
+ * times with four independent accumulators, so the loop runs at the core's
+ * load throughput from whichever cache holds the buffer. */
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void kb_load_probe_avx2(const float *buf, int64_t floats,
+                                                               int64_t passes, float *sink) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t p = 0; p < passes; p++) {
+        for (int64_t i = 0; i < floats; i += 32) {
+            a0 = _mm256_add_ps(a0, _mm256_load_ps(buf + i));
+            a1 = _mm256_add_ps(a1, _mm256_load_ps(buf + i + 8));
+            a2 = _mm256_add_ps(a2, _mm256_load_ps(buf + i + 16));
+            a3 = _mm256_add_ps(a3, _mm256_load_ps(buf + i + 24));
+        }
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3));
+    }
+    float out[8];
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    *sink = out[0];
+}
+#endif
+
+double kb_load_probe(const float *buf, int64_t floats, int64_t passes, float *sink) {
+    floats -= floats % 32;
+#if defined(__x86_64__)
+    if (kb_dispatch_isa() == KB_ISA_AVX2_FMA) {
+        kb_load_probe_avx2(buf, floats, passes, sink);
+        return (double)floats * (double)passes * sizeof(float);
+    }
+#endif
+    float acc[8] = {0};
+    for (int64_t p = 0; p < passes; p++) {
+        for (int64_t i = 0; i < floats; i += 8)
+            for (int j = 0; j < 8; j++) acc[j] += buf[i + j];
+        __asm__ volatile("" ::: "memory");
+    }
+    *sink = acc[0] + acc[7];
+    return (double)floats * (double)passes * sizeof(float);
+}
+
 /* STREAM-style triad a[i] = b[i] + s * c[i]: the streaming-bandwidth probe. */
 void kb_triad(float *a, const float *b, const float *c, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];

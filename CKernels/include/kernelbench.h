@@ -162,6 +162,15 @@ const char *kb_cpu_model(void);
  */
 double kb_fma_probe(int64_t iterations, float *sink);
 
+/**
+ * Load probe: sums the first floats - floats % 32 floats of buf (32-byte
+ * aligned) `passes` times at the core's load throughput (AVX2 where the
+ * dispatch ISA is AVX2/FMA, else scalar) and returns the bytes read. The
+ * caller times it; a buffer that fits in L2 makes it a probe of the core's
+ * own load bandwidth, which a workload sharing the core slows down.
+ */
+double kb_load_probe(const float *buf, int64_t floats, int64_t passes, float *sink);
+
 /** STREAM triad a[i] = b[i] + s*c[i] (moves 12 bytes per element). */
 void kb_triad(float *a, const float *b, const float *c, float s, int64_t n);
 

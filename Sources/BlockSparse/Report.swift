@@ -394,6 +394,13 @@ public enum ReportRenderer {
             o += "\n"
         }
         for w in contextWarnings(r.context) { o += "> **Note:** \(mdEscape(w))\n\n" }
+        let retimed = medians.compactMap(\.retimed_rounds).filter { $0 > 0 }
+        if let most = retimed.max() {
+            o += "> **Note:** the quiet check (a load probe of the core around every round) failed around rounds of "
+                + "\(retimed.count) case\(retimed.count == 1 ? "" : "s") (up to \(most) round\(most == 1 ? "" : "s") each): "
+                + "another workload shared the core then, and those rounds were dropped and timed again "
+                + "(`retimed_rounds` in the JSON).\n\n"
+        }
 
         o += "## Machine\n\n| | |\n|---|---|\n"
         for (k, v) in contextRows(r.context) { o += "| \(k) | \(mdEscape(v)) |\n" }

@@ -51,6 +51,9 @@ public struct BenchmarkEntry: Codable, Sendable, Equatable {
     public var error_message: String?
     /// Where a threaded case's time goes (median entry of threaded driver cases only).
     public var partition_profile: PartitionProfile? = nil
+    /// Rounds of this case's comparison set that were timed and dropped
+    /// because the quiet check failed around them (nil: no quiet check).
+    public var retimed_rounds: Int? = nil
 }
 
 /// A threaded case taken apart, measured right after its timing: rounds of

@@ -71,6 +71,9 @@ public struct TimingPolicy: Sendable, Codable, Equatable {
 public struct Measurement: Sendable {
     public let perCall: [Double]
     public let callsPerRepetition: Int
+    /// Rounds timed and then dropped because the quiet check failed around
+    /// them (see ``measureInterleaved(_:_:quiet:)``); nil without a check.
+    public var retimedRounds: Int? = nil
     public var summary: Summary { Summary(perCall) }
 }
 
@@ -88,15 +91,25 @@ public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
 /// stretch of time, and so do their ratios. Each body is warmed up and
 /// batched as in ``measure(_:_:)``; then every round times one repetition of
 /// each body, in forward order on even rounds and backward on odd ones. With
-/// more than one body, each timed repetition follows untimed calls of the same
-/// body for the warm-up time (at least one), so it starts from the caches of
+/// more than one body (or a quiet check), each timed repetition follows
+/// untimed calls of the same body for the warm-up time (at least one), so it starts from the caches of
 /// back-to-back calls rather than from what the other bodies left there (a
 /// dense product streams 64 MiB between two BSR calls: 8x8 BSR at M = K = 4096
 /// ran 26% slower right after such a stream, 1-2% after one call, under 1%
 /// after two or more).
 /// Rounds continue until every body has the minimum count and either the
 /// minimum total time or the maximum count.
-public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void]) -> [Measurement] {
+///
+/// `quiet`, when given, is asked before and after every round whether the
+/// machine is undisturbed (``QuietCheck``). A round with a failed check on
+/// either side is dropped and timed again, after waiting (up to
+/// `quiet.maxWait` seconds per call of this function) for the check to pass:
+/// on a shared VM another workload can take part of the core for seconds,
+/// and every kernel then reads 20-45% slower. At most `minRepetitions` rounds
+/// (at least 3) are dropped; later rounds are kept whatever the check says.
+/// Each measurement reports how many rounds were dropped.
+public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
+                               quiet: QuietGate? = nil) -> [Measurement] {
     guard !bodies.isEmpty else { return [] }
     /// Untimed calls for at least the warm-up time (at least one); seconds per call.
     func warm(_ body: () -> Void) -> Double {
@@ -118,19 +131,57 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void]) -
     let calls = bodies.map { max(1, Int((repetitionTime / warm($0)).rounded(.up))) }
     var samples = Array(repeating: [Double](), count: bodies.count)
     var totals = Array(repeating: 0.0, count: bodies.count)
-    var round = 0
+    var round = 0, attempt = 0, dropped = 0
+    let maxDropped = max(3, policy.minRepetitions)
+    var waitLeft = quiet?.maxWait ?? 0
+    var quietNow = quiet?.isQuiet() ?? true  // the check after a round is the next one's check before
     while round < policy.minRepetitions
             || (totals.contains { $0 < policy.minTime } && round < policy.maxRepetitions) {
+        let quietBefore = quietNow
+        var timed: [(body: Int, seconds: Double)] = []
         for step in bodies.indices {
-            let i = round % 2 == 0 ? step : bodies.count - 1 - step
-            if bodies.count > 1 { _ = warm(bodies[i]) }
+            let i = attempt % 2 == 0 ? step : bodies.count - 1 - step
+            // (with a quiet check, a single body re-warms too: the check reads 128 KiB)
+            if bodies.count > 1 || quiet != nil { _ = warm(bodies[i]) }
             let t0 = monotonicNanoseconds()
             for _ in 0..<calls[i] { bodies[i]() }
-            let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
+            timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))
+        }
+        attempt += 1
+        quietNow = quiet?.isQuiet() ?? true
+        if let quiet, dropped < maxDropped, !(quietBefore && quietNow) {
+            dropped += 1
+            // Wait for the disturbance to pass (within this call's budget).
+            while waitLeft > 0 && !quietNow {
+                let t0 = monotonicNanoseconds()
+                quietNow = quiet.waitStep()
+                waitLeft -= Double(monotonicNanoseconds() - t0) * 1e-9
+            }
+            continue
+        }
+        for (i, seconds) in timed {
             samples[i].append(seconds / Double(calls[i]))
             totals[i] += seconds
         }
         round += 1
     }
-    return bodies.indices.map { Measurement(perCall: samples[$0], callsPerRepetition: calls[$0]) }
+    return bodies.indices.map {
+        Measurement(perCall: samples[$0], callsPerRepetition: calls[$0], retimedRounds: quiet == nil ? nil : dropped)
+    }
+}
+
+/// What ``measureInterleaved(_:_:quiet:)`` asks about the machine.
+public struct QuietGate {
+    /// True when the machine looks undisturbed now.
+    public var isQuiet: () -> Bool
+    /// Pauses briefly and returns whether the machine is quiet again.
+    public var waitStep: () -> Bool
+    /// Seconds one call of measureInterleaved may spend waiting.
+    public var maxWait: Double
+
+    public init(maxWait: Double, isQuiet: @escaping () -> Bool, waitStep: @escaping () -> Bool) {
+        self.isQuiet = isQuiet
+        self.waitStep = waitStep
+        self.maxWait = maxWait
+    }
 }

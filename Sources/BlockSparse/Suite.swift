@@ -125,6 +125,12 @@ public final class SuiteRunner {
     public var onCaseFinished: ((BenchmarkReport, BenchmarkEntry) throws -> Void)?
     /// Called for one-line notices (fill-in, serial fallback, placement).
     public var onNotice: ((String) -> Void)?
+    /// Asked around every round of a comparison set whether the machine is
+    /// undisturbed (``QuietCheck/gate(maxWait:)``); disturbed rounds are timed
+    /// again and counted in `retimed_rounds`. Nil: every round is kept.
+    public var quietGate: QuietGate?
+    /// Comparison sets with retimed rounds, and the rounds dropped in all.
+    public private(set) var retimed: (sets: Int, rounds: Int) = (0, 0)
     /// Tests only: perturb one output element before verification, to prove
     /// that a mismatch is recorded and never timed.
     var corruptResultForTesting = false
@@ -279,9 +285,7 @@ public final class SuiteRunner {
             let timed = prepared.indices.filter { prepared[$0].call != nil }
             var measurements = [Measurement?](repeating: nil, count: prepared.count)
             timedTogether.append(timed.map { prepared[$0].planned.name })
-            for (i, m) in zip(timed, measureInterleaved(config.timing, timed.map { prepared[$0].call! })) {
-                measurements[i] = m
-            }
+            for (i, m) in zip(timed, timeTogether(timed.map { prepared[$0].call! })) { measurements[i] = m }
             var done = first
             func emit(_ p: PreparedCase, _ m: Measurement?) throws {
                 progress(done, p.planned.name)
@@ -295,12 +299,21 @@ public final class SuiteRunner {
             for (p, m) in zip(prepared, measurements) { try emit(p, m) }
             for c in set where timedAlone(c) {
                 let p = try prepareCase(c, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
-                try emit(p, p.call.map { BlockSparse.measure(config.timing, $0) })
+                try emit(p, p.call.map { timeTogether([$0])[0] })
             }
             first = end
         }
         let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
         onProgress?(SuiteProgress(done: cases.count, total: cases.count, elapsed: elapsed, eta: 0, current: ""))
+    }
+
+    /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
+    private func timeTogether(_ bodies: [() -> Void]) -> [Measurement] {
+        let ms = measureInterleaved(config.timing, bodies, quiet: quietGate)
+        if let dropped = ms.first?.retimedRounds, dropped > 0 {
+            retimed = (retimed.sets + 1, retimed.rounds + dropped)
+        }
+        return ms
     }
 
     /// One more FMA probe sample, one core and all cores (about 7 ms), after
@@ -493,9 +506,11 @@ public final class SuiteRunner {
     /// The entries of a timed case (every repetition, then the aggregates,
     /// median last); a case that failed verification has only its error entry.
     private func finishCase(_ p: PreparedCase, measurement: Measurement?) throws -> [BenchmarkEntry] {
-        let c = p.planned, base = p.base
+        let c = p.planned
+        var base = p.base
         threadsOfCase[c.name] = p.threads
         guard let measurement else { return [base] }
+        base.retimed_rounds = measurement.retimedRounds
         let summary = measurement.summary
         var entries: [BenchmarkEntry] = []
         for (i, t) in measurement.perCall.enumerated() {

@@ -61,7 +61,9 @@ struct Run: ParsableCommand {
             Each case is verified against the Swift reference (a mismatch fails the case and the exit code), \
             then warmed up and repeated until both --repetitions and --min-time are met. The cases that \
             compare (BSR, CSR, dense at every thread count, on one matrix and N) are timed together in interleaved \
-            rounds, so a busy moment of the machine falls on all of them. Results (JSON in Google \
+            rounds, so a busy moment of the machine falls on all of them; a round during which the core \
+            was shared with another workload (a failed quiet check, see --quiet-check) is timed again. \
+            Results (JSON in Google \
             Benchmark's schema, plus Markdown, HTML and CSV) are rewritten atomically as cases finish, so an \
             interrupted run keeps every completed case.
 
@@ -134,6 +136,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Overwrite existing result files.")
     var force = false
 
+    @Flag(inversion: .prefixedNo, help: "Before and after every round of a comparison set, check with a 70 us load probe (a 128 KiB buffer in L2) that the core is not shared with another workload; a round with a check more than 5% below the probe's best is dropped and timed again, after waiting up to 3 s per set for the check to pass (at most max(3, --repetitions) rounds dropped per set). On shared VMs such stretches slow every kernel by 20-45%. Results record retimed_rounds per case.")
+    var quietCheck = true
+
     func validate() throws {
         if let r = repetitions, r < 1 || r > 100_000 { throw ValidationError("--repetitions must be between 1 and 100000 (got \(r))") }
         if let t = minTime, !(t >= 0 && t <= 3600) { throw ValidationError("--min-time must be between 0 and 3600 seconds (got \(t))") }
@@ -168,6 +173,7 @@ struct Run: ParsableCommand {
                     peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps, peak.dispatchOverhead * 1e6))
         if let warning = peak.scalingWarning { note("kernelbench: warning: " + warning) }
         let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)
+        if quietCheck { measured.quietGate = QuietCheck().gate() }
         let progress = ProgressLine()
         measured.onProgress = { progress.update($0) }
         measured.onNotice = { progress.notice($0) }
@@ -192,6 +198,10 @@ struct Run: ParsableCommand {
         note("kernelbench: \(cases.count) cases; results go to \(paths.json)")
         try measured.run(cases)
         progress.close()
+        if measured.retimed.sets > 0 {
+            note("kernelbench: the quiet check failed around \(measured.retimed.rounds) round(s) in "
+                 + "\(measured.retimed.sets) comparison set(s); they were timed again (retimed_rounds in the results)")
+        }
         try writeResults(measured.report, paths)
         print(summaryText(measured.report))
         print("Results: \(paths.json) (+ .md, .csv, .html)")

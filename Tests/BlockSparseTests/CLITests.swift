@@ -84,9 +84,12 @@ import Testing
         #expect(medians.count == (2 + 3) * 2 * 2)
         #expect(medians.allSatisfy { $0.verified && $0.real_time > 0 })
         #expect(report.context.peak != nil)
+        // The quiet check is on by default: every timed case says how many rounds it dropped.
+        #expect(medians.allSatisfy { $0.retimed_rounds != nil })
         let again = try run(args)
         #expect(again.code == 2 && again.err.contains("--force"), "\(again.err)")
-        #expect(try run(args + ["--force"]).code == 0)
+        #expect(try run(args + ["--force", "--no-quiet-check"]).code == 0)
+        #expect(try BenchmarkReport.load(path: dir + "/out/r.json").aggregates("median").allSatisfy { $0.retimed_rounds == nil })
     }
 
     @Test func listsAreDedupedAndOutputsCheckedBeforeMeasuring() throws {

@@ -260,6 +260,58 @@ import Testing
         #expect(slowCalls == 2 * timed[0].perCall.count + 1)
     }
 
+    /// A round with a failed quiet check on either side is dropped and timed
+    /// again (order still alternating), at most max(3, minRepetitions) times.
+    @Test func disturbedRoundsAreTimedAgain() {
+        var order: [Int] = []
+        let policy = TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0, minRepetitionTime: 0)
+        // Checks (the one after a round is the next round's check before): before
+        // and after the first round pass, after the second fails, then all pass.
+        var answers = [true, true, false], waits = 0
+        let gate = QuietGate(maxWait: 1, isQuiet: { answers.isEmpty ? true : answers.removeFirst() },
+                             waitStep: { waits += 1; return true })
+        let ms = measureInterleaved(policy, [{ order.append(0) }, { order.append(1) }], quiet: gate)
+        #expect(ms.map(\.perCall.count) == [3, 3])
+        #expect(ms.map(\.retimedRounds) == [1, 1])
+        #expect(waits == 1)
+        // Four attempts, forward and backward in turn: the second one was dropped.
+        #expect(order == [0, 1] + [0, 0, 1, 1] + [1, 1, 0, 0] + [0, 0, 1, 1] + [1, 1, 0, 0])
+        // A machine that never looks quiet: 3 rounds dropped, then the rounds are kept.
+        let never = QuietGate(maxWait: 0, isQuiet: { false }, waitStep: { Issue.record("no waiting budget"); return false })
+        let kept = measureInterleaved(policy, [{}, {}], quiet: never)
+        #expect(kept.map(\.perCall.count) == [3, 3] && kept.map(\.retimedRounds) == [3, 3])
+        // Waiting stops when this call's budget (50 ms here, 10 ms steps) is spent.
+        var steps = 0
+        let slow = QuietGate(maxWait: 0.05, isQuiet: { false }, waitStep: { usleep(10_000); steps += 1; return false })
+        _ = measureInterleaved(policy, [{}], quiet: slow)
+        #expect(steps >= 1 && steps <= 6)
+        // Without a gate nothing is counted.
+        #expect(measureInterleaved(policy, [{}]).first?.retimedRounds == nil)
+    }
+
+    @Test func quietCheckComparesAgainstItsBestSample() {
+        let strict = QuietCheck(tolerance: -1)  // needs twice its best: never quiet
+        #expect(strict.best > 0 && strict.sample() > 0)
+        #expect(!strict.isQuiet())
+        #expect(QuietCheck(tolerance: 0.99).isQuiet())
+    }
+
+    @Test func suiteRecordsRetimedRounds() throws {
+        var c = config([.bsr, .csr], threads: [1])
+        c.blocks = [shape(4, 4)]
+        c.sparsities = [0.5]
+        c.ns = [5]
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        var answers = [true, false]  // the first round is dropped
+        runner.quietGate = QuietGate(maxWait: 1, isQuiet: { answers.isEmpty ? true : answers.removeFirst() },
+                                     waitStep: { true })
+        try runner.run(try runner.plan())
+        let medians = runner.report.aggregates("median")
+        #expect(medians.count == 2 && medians.allSatisfy { $0.retimed_rounds == 1 && $0.repetitions == 3 })
+        #expect(runner.retimed.sets == 1 && runner.retimed.rounds == 1)
+        #expect(ReportRenderer.markdown(runner.report).contains("quiet check"))
+    }
+
     /// The cases of one comparison are consecutive, timed in the same rounds;
     /// threaded dense comes last in its comparison, timed on its own.
     @Test func comparisonsAreTimedTogether() throws {
