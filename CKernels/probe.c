@@ -67,8 +67,9 @@ double kb_fma_probe(int64_t iterations, float *sink) {
 }
 
 /* Load probe: sums `floats` floats (a multiple of 32, 32-byte aligned) `passes`
- * times with four independent accumulators, so the loop runs at the core's
- * load throughput from whichever cache holds the buffer. */
+ * times with four independent accumulators: at the bandwidth of whichever
+ * cache holds the buffer (L2 for 128 KiB: 117 GB/s on Zen 4, well under what
+ * four add chains allow). */
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void kb_load_probe_avx2(const float *buf, int64_t floats,
                                                                int64_t passes, float *sink) {
@@ -102,7 +103,7 @@ double kb_load_probe(const float *buf, int64_t floats, int64_t passes, float *si
             for (int j = 0; j < 8; j++) acc[j] += buf[i + j];
         __asm__ volatile("" ::: "memory");
     }
-    *sink = acc[0] + acc[7];
+    *sink = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
     return (double)floats * (double)passes * sizeof(float);
 }
 

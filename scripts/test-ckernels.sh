@@ -5,8 +5,9 @@
 # loops, misaligned or out-of-range accesses, signed overflow), then
 # cross-compiled for aarch64 and run under qemu-aarch64 so the NEON kernels
 # really execute. (The tester also puts guard pages after every buffer.)
-# The sanitized build uses tiny K panels and turns the 8x8 B prefetch on for
-# any B, so the panel path and the prefetching range worker are tested too.
+# The sanitized build uses tiny K panels and turns the B prefetch of 4x4, 8x8
+# and 16x16 on for any B, so the panel path and the prefetching range workers
+# are tested too.
 #
 #   scripts/test-ckernels.sh [name-substring]   # optional kernel-name filter
 #   (a filter that no kernel name contains, native or aarch64, is an error)
@@ -69,8 +70,8 @@ run_timed "native run" "$OUT/kernel_test-native" "$@" | tee "$OUT/run-native.log
 # (and turns off the short-segment exemptions), so the K-panel paths with
 # their per-row cursors run on the sweep's small matrices too (at the default
 # sizes they need K x N x 4 bytes > 256 KiB, which no sweep case reaches);
-# KB_BPF_MIN_B=0 likewise runs the 8x8 kernel's B-prefetching worker, which
-# by default waits for more than 256 KiB of B.
+# KB_BPF_MIN_B=0 likewise runs the B-prefetching workers (4x4: only where its
+# K is too short for a panel), which by default wait for more than 256 KiB of B.
 echo "== native build with -fsanitize=address,undefined and small K panels ($CC)"
 "$CC" "${CFLAGS[@]}" -DKB_PANEL_BYTES=2048 -DKB_CSR_PANEL_BYTES=2048 -DKB_CGROUP_BYTES=1024 \
     -DKB_MIN_SEGMENT_BYTES=0 -DKB_CSR_MIN_SEGMENT=0 -DKB_BPF_MIN_B=0 \

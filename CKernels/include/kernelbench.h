@@ -164,8 +164,8 @@ double kb_fma_probe(int64_t iterations, float *sink);
 
 /**
  * Load probe: sums the first floats - floats % 32 floats of buf (32-byte
- * aligned) `passes` times at the core's load throughput (AVX2 where the
- * dispatch ISA is AVX2/FMA, else scalar) and returns the bytes read. The
+ * aligned) `passes` times at the bandwidth of the cache that holds them (AVX2
+ * where the dispatch ISA is AVX2/FMA, else scalar) and returns the bytes read. The
  * caller times it; a buffer that fits in L2 makes it a probe of the core's
  * own load bandwidth, which a workload sharing the core slows down.
  */

@@ -131,32 +131,32 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
     let calls = bodies.map { max(1, Int((repetitionTime / warm($0)).rounded(.up))) }
     var samples = Array(repeating: [Double](), count: bodies.count)
     var totals = Array(repeating: 0.0, count: bodies.count)
-    var round = 0, attempt = 0, dropped = 0
+    var round = 0, dropped = 0
     let maxDropped = max(3, policy.minRepetitions)
     var waitLeft = quiet?.maxWait ?? 0
     var quietNow = quiet?.isQuiet() ?? true  // the check after a round is the next one's check before
     while round < policy.minRepetitions
             || (totals.contains { $0 < policy.minTime } && round < policy.maxRepetitions) {
+        // After a failed check, wait for the disturbance to pass (within this call's budget).
+        while let quiet, !quietNow, waitLeft > 0 {
+            let t0 = monotonicNanoseconds()
+            quietNow = quiet.waitStep()
+            waitLeft -= Double(monotonicNanoseconds() - t0) * 1e-9
+        }
         let quietBefore = quietNow
         var timed: [(body: Int, seconds: Double)] = []
         for step in bodies.indices {
-            let i = attempt % 2 == 0 ? step : bodies.count - 1 - step
+            // (a retimed round keeps the dropped one's order: kept rounds alternate)
+            let i = round % 2 == 0 ? step : bodies.count - 1 - step
             // (with a quiet check, a single body re-warms too: the check reads 128 KiB)
             if bodies.count > 1 || quiet != nil { _ = warm(bodies[i]) }
             let t0 = monotonicNanoseconds()
             for _ in 0..<calls[i] { bodies[i]() }
             timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))
         }
-        attempt += 1
         quietNow = quiet?.isQuiet() ?? true
-        if let quiet, dropped < maxDropped, !(quietBefore && quietNow) {
+        if quiet != nil, dropped < maxDropped, !(quietBefore && quietNow) {
             dropped += 1
-            // Wait for the disturbance to pass (within this call's budget).
-            while waitLeft > 0 && !quietNow {
-                let t0 = monotonicNanoseconds()
-                quietNow = quiet.waitStep()
-                waitLeft -= Double(monotonicNanoseconds() - t0) * 1e-9
-            }
             continue
         }
         for (i, seconds) in timed {

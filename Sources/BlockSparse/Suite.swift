@@ -129,8 +129,9 @@ public final class SuiteRunner {
     /// undisturbed (``QuietCheck/gate(maxWait:)``); disturbed rounds are timed
     /// again and counted in `retimed_rounds`. Nil: every round is kept.
     public var quietGate: QuietGate?
-    /// Comparison sets with retimed rounds, and the rounds dropped in all.
-    public private(set) var retimed: (sets: Int, rounds: Int) = (0, 0)
+    /// Comparison sets timed behind the quiet gate, those with retimed rounds,
+    /// and the rounds dropped in all.
+    public private(set) var retimed: (timedSets: Int, sets: Int, rounds: Int) = (0, 0, 0)
     /// Tests only: perturb one output element before verification, to prove
     /// that a mismatch is recorded and never timed.
     var corruptResultForTesting = false
@@ -240,7 +241,7 @@ public final class SuiteRunner {
     /// Runs every planned case in order. The cases of one comparison (same
     /// matrix and N: BSR, CSR, dense, each thread count and partition strategy)
     /// are verified one by one and then timed together in interleaved rounds
-    /// (``measureInterleaved(_:_:)``), so a slow stretch of a shared machine
+    /// (``measureInterleaved(_:_:quiet:)``), so a slow stretch of a shared machine
     /// falls on all of them and their speedups stay honest. Dense with more
     /// than one OpenBLAS thread is verified and timed on its own after the
     /// sparse cases: OpenBLAS's idle workers spin for about 0.1 s after each
@@ -299,7 +300,8 @@ public final class SuiteRunner {
             for (p, m) in zip(prepared, measurements) { try emit(p, m) }
             for c in set where timedAlone(c) {
                 let p = try prepareCase(c, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
-                try emit(p, p.call.map { timeTogether([$0])[0] })
+                // (no quiet check: OpenBLAS's workers spin for 0.1 s after each call)
+                try emit(p, p.call.map { BlockSparse.measure(config.timing, $0) })
             }
             first = end
         }
@@ -310,8 +312,9 @@ public final class SuiteRunner {
     /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
     private func timeTogether(_ bodies: [() -> Void]) -> [Measurement] {
         let ms = measureInterleaved(config.timing, bodies, quiet: quietGate)
-        if let dropped = ms.first?.retimedRounds, dropped > 0 {
-            retimed = (retimed.sets + 1, retimed.rounds + dropped)
+        if let dropped = ms.first?.retimedRounds {
+            retimed.timedSets += 1
+            if dropped > 0 { retimed = (retimed.timedSets, retimed.sets + 1, retimed.rounds + dropped) }
         }
         return ms
     }
