@@ -100,9 +100,9 @@ public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
 /// Rounds continue until every body has the minimum count and either the
 /// minimum total time or the maximum count.
 ///
-/// `quiet`, when given, is asked before and after every round whether the
-/// machine is undisturbed (``QuietCheck``). A round with a failed check on
-/// either side is dropped and timed again, after waiting (up to
+/// `quiet`, when given, is asked before a round and after each body's timed
+/// repetition whether the machine is undisturbed (``QuietCheck``). A round
+/// with a failed check is dropped and timed again, after waiting (up to
 /// `quiet.maxWait` seconds per call of this function) for the check to pass:
 /// on a shared VM another workload can take part of the core for seconds,
 /// and every kernel then reads 20-45% slower. At most `minRepetitions` rounds
@@ -143,7 +143,7 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
             quietNow = quiet.waitStep()
             waitLeft -= Double(monotonicNanoseconds() - t0) * 1e-9
         }
-        let quietBefore = quietNow
+        var calm = quietNow
         var timed: [(body: Int, seconds: Double)] = []
         for step in bodies.indices {
             // (a retimed round keeps the dropped one's order: kept rounds alternate)
@@ -153,9 +153,12 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
             let t0 = monotonicNanoseconds()
             for _ in 0..<calls[i] { bodies[i]() }
             timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))
+            if let quiet {  // checked after every body: each repetition lies between two checks
+                quietNow = quiet.isQuiet()
+                calm = calm && quietNow
+            }
         }
-        quietNow = quiet?.isQuiet() ?? true
-        if quiet != nil, dropped < maxDropped, !(quietBefore && quietNow) {
+        if quiet != nil, dropped < maxDropped, !calm {
             dropped += 1
             continue
         }

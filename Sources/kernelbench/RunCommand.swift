@@ -136,7 +136,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Overwrite existing result files.")
     var force = false
 
-    @Flag(inversion: .prefixedNo, help: "Before and after every round of a comparison set, check with a 70 us load probe (a 128 KiB buffer in L2) that the core is not shared with another workload; a round with a check more than 5% below the probe's best is dropped and timed again, after waiting up to 3 s per set for the check to pass (at most max(3, --repetitions) rounds dropped per set). On shared VMs such stretches slow every kernel by 20-45%. Results record retimed_rounds per case.")
+    @Flag(inversion: .prefixedNo, help: "Before and after every timed repetition of a comparison set, check with a 70 us load probe (a 128 KiB buffer in L2) that the core is not shared with another workload; a round with a check more than 5% below the probe's best is dropped and timed again, after waiting up to 3 s per set for the check to pass (at most max(3, --repetitions) rounds dropped per set). On shared VMs such stretches slow every kernel by 20-45%. Results record retimed_rounds per case.")
     var quietCheck = true
 
     func validate() throws {

@@ -265,9 +265,9 @@ import Testing
     @Test func disturbedRoundsAreTimedAgain() {
         var order: [Int] = []
         let policy = TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0, minRepetitionTime: 0)
-        // Checks (the one after a round is the next round's check before): before
-        // and after the first round pass, after the second fails, then all pass.
-        var answers = [true, true, false], waits = 0
+        // Checks: before the first round and after each of its two bodies pass;
+        // in the second round the check after the second body fails; then all pass.
+        var answers = [true, true, true, true, false], waits = 0
         let gate = QuietGate(maxWait: 1, isQuiet: { answers.isEmpty ? true : answers.removeFirst() },
                              waitStep: { waits += 1; return true })
         let ms = measureInterleaved(policy, [{ order.append(0) }, { order.append(1) }], quiet: gate)
