@@ -92,8 +92,8 @@ public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
 /// batched as in ``measure(_:_:)``; then every round times one repetition of
 /// each body, in forward order on even rounds and backward on odd ones. With
 /// more than one body (or a quiet check), each timed repetition follows
-/// untimed calls of the same body for the warm-up time (at least one), so it starts from the caches of
-/// back-to-back calls rather than from what the other bodies left there (a
+/// untimed calls of the same body for the warm-up time (at least one), so it
+/// starts from the caches of back-to-back calls rather than from what the other bodies left there (a
 /// dense product streams 64 MiB between two BSR calls: 8x8 BSR at M = K = 4096
 /// ran 26% slower right after such a stream, 1-2% after one call, under 1%
 /// after two or more).

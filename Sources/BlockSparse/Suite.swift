@@ -125,9 +125,10 @@ public final class SuiteRunner {
     public var onCaseFinished: ((BenchmarkReport, BenchmarkEntry) throws -> Void)?
     /// Called for one-line notices (fill-in, serial fallback, placement).
     public var onNotice: ((String) -> Void)?
-    /// Asked around every round of a comparison set whether the machine is
-    /// undisturbed (``QuietCheck/gate(maxWait:)``); disturbed rounds are timed
-    /// again and counted in `retimed_rounds`. Nil: every round is kept.
+    /// Asked before every round of a comparison set and after every timed
+    /// repetition whether the machine is undisturbed (``QuietCheck/gate(maxWait:)``);
+    /// disturbed rounds are timed again and counted in `retimed_rounds`. Nil:
+    /// every round is kept.
     public var quietGate: QuietGate?
     /// Comparison sets timed behind the quiet gate, those with retimed rounds,
     /// and the rounds dropped in all.
