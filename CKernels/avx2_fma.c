@@ -155,23 +155,24 @@ KB_INLINE void kb_step(const int R, const int NV, const int MASKED,
 
 /* The B rows the next range will read, fetched while this range computes
  * (kernels with PB = 1 or 2 in the table below), front to back. The kernel
- * drives this only when B's rows are packed (ldb <= 16 * lines: rows at most
- * the padding of a line apart; not so in the column slices of an N-split
- * threaded run, which go without), so the cc rows of a block column span at most
- * cc * lines cache lines from their start. slab[i]: address of row 0 of B
- * for the next range's block i (an integer: a partial last block column's
- * rows kk >= k lie past the end of B, and a prefetch may go there but a
- * pointer may not); lines: cache lines of one B row (N floats). Each block's
- * lines form `lines` groups of cc consecutive lines, and the count * lines
- * groups are dealt out in order to the range's tiles, one per block of the
- * tile: tile t, block q takes group j = t * nfull + q and prefetches one of
- * its lines per kk step. A range with fewer block-tiles than groups leaves
- * the last groups to the hardware: 4x4 at N = 64 (3 tiles of 8 blocks, 32
- * groups) covers 3/4 of the next range, as does any short last range. (Fetching a block's lines in address order rather
- * than one line of each row at a time: Zen 4, M = K = 4096, N = 64, 90%,
- * paired, 1.00-1.04x between back-to-back calls, 1.02-1.09x on calls after
- * 64 MiB of other traffic, as in kernelbench's interleaved rounds; lines
- * of two blocks at a time or every other line lost 0.97-0.99x.) */
+ * drives this only when B's rows are packed (ldb <= 16 * lines: rows at
+ * most the padding of a line apart; not so in the column slices of an
+ * N-split threaded run, which go without), so the cc rows of a block column
+ * span at most cc * lines cache lines from their start. slab[i]: address of
+ * row 0 of B for the next range's block i (an integer: a partial last block
+ * column's rows kk >= k lie past the end of B, and a prefetch may go there
+ * but a pointer may not); lines: cache lines of one B row (N floats). Each
+ * block's lines form `lines` groups of cc consecutive lines, and the
+ * count x lines groups are dealt out in order to the range's tiles, one per block
+ * of the tile: tile t, block q takes group j = t * nfull + q and prefetches
+ * one of its lines per kk step. A range with fewer block-tiles than groups
+ * leaves the last groups to the hardware: 4x4 at N = 64 (3 tiles of 8
+ * blocks, 32 groups) covers 3/4 of the next range, as does any short last
+ * range. (Fetching a block's lines in address order rather than one line of
+ * each row at a time: Zen 4, M = K = 4096, N = 64, 90%, paired, 1.00-1.04x
+ * between back-to-back calls, 1.02-1.09x on calls after 64 MiB of other
+ * traffic, as in kernelbench's interleaved rounds; lines of two blocks at a
+ * time or every other line lost 0.97-0.99x.) */
 #define KB_BPF_MAX 16
 /* Only when B (K x N floats) is larger than this (the kernel then drives
  * the range worker compiled with the prefetches): B that stays in L2 gains
@@ -544,23 +545,22 @@ KB_INLINE void kb_bsr_drive(const int BR, const int BC, const int64_t PANEL_BYTE
  * - The generic kernel takes 16 blocks per range for blocks of up to 4 rows
  *   (4 blocks of 2 or 3 columns made tiles of 8-12 kk steps: 16 blocks ran
  *   1.23-1.60x faster on 3x3 and 2x3 at both offsets), 4 otherwise.
- * PB = 1 (2: only where the drive uses no K panels): the tiles of each range
- * prefetch the B rows of the next range
- * (kb_bpf), one line per kk step in address order, so B arrives from L3 at
- * the pace it is used instead of in a burst when a range starts (only when
- * B's rows are packed, ldb at most N rounded up to a line, as kernelbench's
- * are; otherwise the kernel runs without them); and the last range of
- * a segment (a block row, or its part of a K panel) prefetches the C rows of
- * the block row after it (on top of the B prefetch, 8x8 at 90%: 1.02-1.06x).
- * Zen 4, M = K = 4096, N = 64, paired, B prefetch alone: 8x8 at 90%
- * 1.03-1.07x (old at 55-76% of the probe), 95% 1.04x, 50-70% 1.01x, and
- * 0.96x without it in K panels at 70%: PB = 1. 4x4 with the prefetch in
- * address order: 90% 1.07-1.08x, 95% 1.06-1.09x, N = 128 1.03x, N = 32
- * 1.00-1.04x, but 70% (K panels, B in L2) 0.97x: PB = 2, only without
- * panels (there 1.00x at 50-70%). 16x16 in address order (K panels at
- * 50-90%): 90% 1.03-1.06x, and 1.02-1.06x on calls after 64 MiB of
- * other traffic; 95% 1.03-1.05x, 70% 1.01-1.02x, 50% 0.98-1.02x, N = 32
- * 1.00x: PB = 1. 32x32 0.98-1.01x: none.
+ * PB = 1 (2: only where the drive uses no K panels): the tiles of each
+ * range prefetch the B rows of the next range (kb_bpf), one line per kk
+ * step in address order, so B arrives from L3 at the pace it is used
+ * instead of in a burst when a range starts (only when B's rows are packed,
+ * ldb at most N rounded up to a line, as kernelbench's are; otherwise the
+ * kernel runs without them); and the last range of a segment (a block row,
+ * or its part of a K panel) prefetches the C rows of the block row after it
+ * (on top of the B prefetch, 8x8 at 90%: 1.02-1.06x). Zen 4, M = K = 4096,
+ * N = 64, paired, B prefetch alone: 8x8 at 90% 1.03-1.07x (old at 55-76% of
+ * the probe), 95% 1.04x, 50-70% 1.01x, and 0.96x without it in K panels at
+ * 70%: PB = 1. 4x4 with the prefetch in address order: 90% 1.07-1.08x, 95%
+ * 1.06-1.09x, N = 128 1.03x, N = 32 1.00-1.04x, but 70% (K panels, B in L2)
+ * 0.97x: PB = 2, only without panels (there 1.00x at 50-70%). 16x16 in
+ * address order (K panels at 50-90%): 90% 1.03-1.06x, and 1.02-1.06x on
+ * calls after 64 MiB of other traffic; 95% 1.03-1.05x, 70% 1.01-1.02x, 50%
+ * 0.98-1.02x, N = 32 1.00x: PB = 1. 32x32 0.98-1.01x: none.
  *                  name                                BR  BC  R  NV  S  G  PB */
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n24__avx2_fma,         2,  2, 2, 3, 2, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n24__avx2_fma,         4,  4, 4, 3, 1, 8, 2)

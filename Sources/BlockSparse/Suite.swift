@@ -315,7 +315,10 @@ public final class SuiteRunner {
         let ms = measureInterleaved(config.timing, bodies, quiet: quietGate)
         if let dropped = ms.first?.retimedRounds {
             retimed.timedSets += 1
-            if dropped > 0 { retimed = (retimed.timedSets, retimed.sets + 1, retimed.rounds + dropped) }
+            if dropped > 0 {
+                retimed.sets += 1
+                retimed.rounds += dropped
+            }
         }
         return ms
     }
