@@ -112,6 +112,14 @@ void kb_triad(float *a, const float *b, const float *c, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];
 }
 
+void kb_spin_pause(void) {
+#if defined(__x86_64__)
+    _mm_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 const char *kb_compiler_info(void) {
 #if defined(__clang__)
     return "clang " __clang_version__ "; -O3 -fno-math-errno; AVX2 per function via target(\"avx2,fma\")";

@@ -6,9 +6,9 @@
 #      with the C targets also built with -fsanitize=undefined. Swift's own
 #      -sanitize=undefined is not supported on Linux; Swift code traps on
 #      overflow and out-of-bounds access in every build anyway;
-#   2. the parallel driver's and the suite's tests (every threaded path:
-#      concurrentPerform partitions, NUMA first touch, N splits) under
-#      ThreadSanitizer;
+#   2. the parallel driver's, the worker team's and the suite's tests (every
+#      threaded path: team and concurrentPerform partitions, 10^5 back-to-back
+#      team products, NUMA first touch, N splits) under ThreadSanitizer;
 #   3. the C kernel tests under ASan + UBSan (scripts/test-ckernels.sh).
 # The CLI tests run the sanitized kernelbench binary, so its runs are
 # checked too. Build folders: .build-asan, .build-tsan (several minutes each
@@ -53,7 +53,7 @@ for step in "${steps[@]}"; do
       flags=(--scratch-path .build-tsan --sanitize=thread)
       if "$swift" build --build-tests "${flags[@]}" &&
          TSAN_OPTIONS="halt_on_error=1" "$swift" test --skip-build "${flags[@]}" \
-           --filter 'DriverTests|PartitionTests|SuiteTests'; then
+           --filter 'DriverTests|PartitionTests|SuiteTests|WorkerTeamTests'; then
         echo "sanitize: tsan: clean ($(( $(date +%s) - start )) s)"
       else
         echo "sanitize: tsan: FAILED" >&2; status=1

@@ -174,6 +174,13 @@ double kb_load_probe(const float *buf, int64_t floats, int64_t passes, float *si
 /** STREAM triad a[i] = b[i] + s*c[i] (moves 12 bytes per element). */
 void kb_triad(float *a, const float *b, const float *c, float s, int64_t n);
 
+/**
+ * One spin-wait step: the CPU's pause hint (x86 `pause`, Arm `yield`), so a
+ * thread polling a flag yields its core's resources to the other hardware
+ * thread and leaves the loop without a memory-order mis-speculation.
+ */
+void kb_spin_pause(void);
+
 /** Compiler and flags the kernels were built with; static storage. */
 const char *kb_compiler_info(void);
 

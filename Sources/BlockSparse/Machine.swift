@@ -2,6 +2,7 @@ import CKernels
 import CNuma
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Measured limits of this machine: the denominators of "% of peak" and
 /// the roofline.
@@ -13,8 +14,43 @@ public struct MachinePeak: Sendable, Codable, Equatable {
     public var threads: Int
     /// STREAM triad bandwidth with all threads, GB/s (12 bytes per element).
     public var triadGBps: Double
-    /// Median cost of an empty `DispatchQueue.concurrentPerform` over `threads` iterations, seconds.
+    /// What one `DispatchQueue.concurrentPerform` per product costs beyond
+    /// its work (``ForkJoinCost/beyondIdeal`` of runtime `dispatch`), seconds.
     public var dispatchOverhead: Double
+    /// Fork/join cost of each threading runtime on `threads` threads, keyed
+    /// by ``ThreadingRuntime`` name. Nil in files written before it existed.
+    public var forkJoin: [String: ForkJoinCost]?
+
+    /// What a product on `runtime` pays beyond its work: the serial
+    /// fallback's threshold is ten times this. (A file written before the
+    /// team existed has only the dispatch figure.)
+    public func forkJoinOverhead(_ runtime: ThreadingRuntime) -> Double {
+        forkJoin?[runtime.rawValue]?.beyondIdeal ?? dispatchOverhead
+    }
+
+    /// Each runtime's fork/join cost in words ("team: 0.9 us per empty product, 0.4 us beyond 2 x 20 us
+    /// of work; dispatch: ..."), or the dispatch overhead alone for a file written before the team.
+    public var forkJoinDescription: String {
+        guard let forkJoin else {
+            return String(format: "dispatch: %.1f us beyond %d x 20 us of work", dispatchOverhead * 1e6, threads)
+        }
+        return ThreadingRuntime.allCases.compactMap { runtime in
+            forkJoin[runtime.rawValue].map {
+                String(format: "%@: %.1f us per empty product, %.1f us beyond %d x 20 us of work",
+                       runtime.rawValue, $0.empty * 1e6, $0.beyondIdeal * 1e6, threads)
+            }
+        }.joined(separator: "; ")
+    }
+
+    public init(gflopsOneCore: Double, gflopsAllCores: Double, threads: Int, triadGBps: Double,
+                dispatchOverhead: Double, forkJoin: [String: ForkJoinCost]? = nil) {
+        self.gflopsOneCore = gflopsOneCore
+        self.gflopsAllCores = gflopsAllCores
+        self.threads = threads
+        self.triadGBps = triadGBps
+        self.dispatchOverhead = dispatchOverhead
+        self.forkJoin = forkJoin
+    }
 
     /// How much the FMA probe speeds up on `threads` cores (ideally `threads`).
     public var computeScaling: Double { gflopsOneCore > 0 ? gflopsAllCores / gflopsOneCore : 0 }
@@ -36,8 +72,11 @@ public struct MachinePeak: Sendable, Codable, Equatable {
         let oneSamples = fmaGFLOPS(threads: 1)
         let (one, all) = peaks(oneCore: oneSamples, allCores: threads == 1 ? oneSamples : fmaGFLOPS(threads: threads),
                                threads: threads)
-        return MachinePeak(gflopsOneCore: one, gflopsAllCores: all, threads: threads,
-                           triadGBps: triad(threads: threads), dispatchOverhead: dispatchOverhead(threads: threads))
+        let costs = ThreadingRuntime.allCases.map { ($0.rawValue, ForkJoinCost.measure($0, threads: threads)) }
+        let forkJoin = Dictionary(uniqueKeysWithValues: costs)
+        return MachinePeak(gflopsOneCore: one, gflopsAllCores: all, threads: threads, triadGBps: triad(threads: threads),
+                           dispatchOverhead: forkJoin[ThreadingRuntime.dispatch.rawValue]!.beyondIdeal,
+                           forkJoin: forkJoin)
     }
 
     /// The peaks from probe samples (GFLOP/s). Another workload on a core
@@ -96,27 +135,115 @@ public struct MachinePeak: Sendable, Codable, Equatable {
         }
         return Summary(Array(samples.dropFirst())).median
     }
+}
 
-    /// Median cost of fanning work out with concurrentPerform, seconds.
-    ///
-    /// An empty concurrentPerform can finish on the calling thread before any
-    /// worker wakes, which would understate the cost. So each of `threads`
-    /// iterations spins for a fixed 20 us; the overhead is the median wall
-    /// time minus those 20 us (what a parallel run pays on top of the work).
-    public static func dispatchOverhead(threads: Int) -> Double {
-        let spin = 20e-6
-        @Sendable func busy() {
-            let end = monotonicNanoseconds() + UInt64(spin * 1e9)
+/// What a threading runtime costs a product beyond its work, on a number of
+/// threads (measured after 50 untimed products, medians of 300).
+public struct ForkJoinCost: Sendable, Codable, Equatable {
+    /// Seconds of an empty product that every thread joins: one task per
+    /// thread, each returning once all have started (an empty task would let
+    /// the calling thread take every task before a worker wakes).
+    public var empty: Double
+    /// Seconds beyond the ideal 20 us of a product of one 20 us task per
+    /// thread: what a product pays on top of its work (the serial
+    /// fallback's threshold is ten times this).
+    public var beyondIdeal: Double
+
+    public init(empty: Double, beyondIdeal: Double) {
+        self.empty = empty
+        self.beyondIdeal = beyondIdeal
+    }
+
+    /// Measures `runtime` on `threads` threads: for `team`, every product of
+    /// one session, as a case's repetitions run; for `dispatch`, one
+    /// concurrentPerform each.
+    public static func measure(_ runtime: ThreadingRuntime, threads: Int) -> ForkJoinCost {
+        switch runtime {
+        case .team:
+            return WorkerTeam.withTeam(threads: threads) { team in
+                measure(threads: threads) { team.run(tasks: threads, $0) }
+            }
+        case .dispatch:
+            return measure(threads: threads) { DispatchQueue.concurrentPerform(iterations: threads, execute: $0) }
+        }
+    }
+
+    private static func measure(threads: Int, product: (_ task: @escaping @Sendable (Int) -> Void) -> Void) -> ForkJoinCost {
+        let work: UInt64 = 20_000
+        @Sendable func busy(_: Int) {
+            let end = monotonicNanoseconds() + work
             while monotonicNanoseconds() < end {}
         }
-        for _ in 0..<50 { DispatchQueue.concurrentPerform(iterations: threads) { _ in busy() } }
-        var samples: [Double] = []
-        for _ in 0..<300 {
-            let t0 = monotonicNanoseconds()
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in busy() }
-            samples.append(Double(monotonicNanoseconds() - t0) * 1e-9 - spin)
+        let started = Counter()
+        /// Each task counts itself in, then waits (10 ms at most: a thread
+        /// that never comes costs a slow sample, not a hang) for the others.
+        func joined(_ round: Int) -> @Sendable (Int) -> Void {
+            { _ in
+                let all = threads * round
+                let deadline = monotonicNanoseconds() + 10_000_000
+                started.value.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                while started.value.load(ordering: .sequentiallyConsistent) < all && monotonicNanoseconds() < deadline {
+                    kb_spin_pause()
+                }
+            }
         }
-        return max(0, Summary(samples).median)
+        for _ in 0..<50 { product(busy) }
+        var empty: [Double] = [], beyond: [Double] = []
+        for round in 1...300 {
+            let barrier = joined(round)
+            let t0 = monotonicNanoseconds()
+            product(barrier)
+            let t1 = monotonicNanoseconds()
+            product(busy)
+            let t2 = monotonicNanoseconds()
+            empty.append(Double(t1 - t0) * 1e-9)
+            beyond.append(Double(t2 - t1) * 1e-9 - Double(work) * 1e-9)
+        }
+        return ForkJoinCost(empty: Summary(empty).median, beyondIdeal: max(0, Summary(beyond).median))
+    }
+
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    /// Speedup over one thread of a product of one task of `work` seconds
+    /// of FMA chains per thread (the FMA probe, its length calibrated on one
+    /// thread first): the one-thread time of all the tasks over the product's
+    /// time, medians of `rounds` samples each. The samples alternate in
+    /// blocks of 20, each block of products in a session of its own after 5
+    /// untimed ones, so no team worker spins while the one-thread work is timed.
+    public static func speedup(_ runtime: ThreadingRuntime, threads: Int, work: Double, rounds: Int = 200) -> Double {
+        let sinks = UnsafeMutablePointer<Float>.allocate(capacity: max(1, threads))
+        defer { sinks.deallocate() }
+        nonisolated(unsafe) let sink = sinks
+        let probe: Int64 = 20_000
+        let perIteration = (0..<5).map { _ in
+            let t0 = monotonicNanoseconds()
+            _ = kb_fma_probe(probe, sink)
+            return Double(monotonicNanoseconds() - t0) * 1e-9 / Double(probe)
+        }.min()!
+        let iterations = max(1, Int64(work / perIteration))
+        let task: @Sendable (Int) -> Void = { i in _ = kb_fma_probe(iterations, sink + i) }
+        var serial: [Double] = [], parallel: [Double] = []
+        func timed(_ body: () -> Void) -> Double {
+            let t0 = monotonicNanoseconds()
+            body()
+            return Double(monotonicNanoseconds() - t0) * 1e-9
+        }
+        for _ in 0..<max(1, rounds / 20) {
+            for _ in 0..<20 { serial.append(timed { for i in 0..<threads { task(i) } }) }
+            switch runtime {
+            case .team:
+                WorkerTeam.withTeam(threads: threads) { team in
+                    for _ in 0..<5 { team.run(tasks: threads, task) }
+                    for _ in 0..<20 { parallel.append(timed { team.run(tasks: threads, task) }) }
+                }
+            case .dispatch:
+                for _ in 0..<5 { DispatchQueue.concurrentPerform(iterations: threads, execute: task) }
+                for _ in 0..<20 { parallel.append(timed { DispatchQueue.concurrentPerform(iterations: threads, execute: task) }) }
+            }
+        }
+        return Summary(serial).median / Summary(parallel).median
     }
 }
 

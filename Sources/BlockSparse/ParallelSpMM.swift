@@ -40,14 +40,21 @@ public struct DriverOptions: Sendable {
     /// Nil: replicated when every node's copy fits in a quarter of memory, else interleaved.
     public var bPlacement: BPlacement?
     public var topology: Topology
+    /// How products reach the threads: a worker team per session, or one concurrentPerform per product.
+    public var runtime: ThreadingRuntime
+    /// Seconds a team's idle worker polls for the next product before it sleeps.
+    public var spinWindow: Double
 
     public init(threads: Int? = nil, strategy: PartitionStrategy = .balanced, bPlacement: BPlacement? = nil,
-                topology: Topology = .detect(), chunksPerThread: Int = 4) {
+                topology: Topology = .detect(), chunksPerThread: Int = 4, runtime: ThreadingRuntime = .team,
+                spinWindow: Double = WorkerTeam.defaultSpinWindow) {
         self.threads = threads ?? topology.cpuCount
         self.strategy = strategy
         self.chunksPerThread = chunksPerThread
         self.bPlacement = bPlacement
         self.topology = topology
+        self.runtime = runtime
+        self.spinWindow = spinWindow
     }
 }
 
@@ -67,11 +74,14 @@ public struct PlacementReport: Sendable, CustomStringConvertible {
 /// (row pointers rebased to 0, column indices, values) and its rows of C on
 /// the group's node, places B (replicated per node or interleaved), and
 /// initialises every buffer from a task pinned to its node (first touch).
-/// ``run(accumulate:)`` then executes one `DispatchQueue.concurrentPerform`
-/// iteration per partition; each calls the registered kernel on its row
-/// range and column slice. Within a row the kernel does exactly what the
-/// single-threaded call does, so results are bit-identical to it for
-/// row-only splits (N splits change only which columns a call sees).
+/// ``run(accumulate:)`` then runs every partition once, each a call of the
+/// registered kernel on its row range and column slice, handed to threads as
+/// they become free: on the worker team of the session in progress
+/// (``withSession(_:)``), on a team of its own without one, or (runtime
+/// `dispatch`) as the iterations of one `DispatchQueue.concurrentPerform`.
+/// Within a row the kernel does exactly what the single-threaded call does,
+/// so results are bit-identical to it for row-only splits (N splits change
+/// only which columns a call sees), whatever the runtime.
 public final class ParallelSpMM: @unchecked Sendable {
     public let plan: PartitionPlan
     public let kernel: Kernel
@@ -206,26 +216,57 @@ public final class ParallelSpMM: @unchecked Sendable {
     public var partitionCount: Int { plan.partitions.count }
 
     /// The serial fallback: a product whose single-thread time is under 10x
-    /// the measured cost of one parallel region (`dispatchOverhead`) runs on
-    /// one thread, so a small problem is never slower with more threads.
-    /// Returns the thread count to use and, when it falls back, why.
-    public static func threadsWorthUsing(_ threads: Int, serialSeconds: Double,
-                                         dispatchOverhead: Double) -> (threads: Int, serialReason: String?) {
-        guard threads > 1, serialSeconds < 10 * dispatchOverhead else { return (threads, nil) }
-        return (1, String(format: "serial (work %.1f us < 10 x dispatch overhead %.1f us)",
-                          serialSeconds * 1e6, dispatchOverhead * 1e6))
+    /// what the runtime costs a product beyond its work
+    /// (``ForkJoinCost/beyondIdeal``) runs on one thread, so a small problem
+    /// is never slower with more threads. Returns the thread count to use
+    /// and, when it falls back, why.
+    public static func threadsWorthUsing(_ threads: Int, serialSeconds: Double, forkJoinOverhead: Double,
+                                         runtime: ThreadingRuntime) -> (threads: Int, serialReason: String?) {
+        guard threads > 1, serialSeconds < 10 * forkJoinOverhead else { return (threads, nil) }
+        return (1, String(format: "serial (work %.1f us < 10 x %@ fork/join %.1f us)",
+                          serialSeconds * 1e6, runtime.rawValue, forkJoinOverhead * 1e6))
     }
 
-    /// Computes one product (C = A·B, or C += A·B), one concurrentPerform
-    /// iteration per partition; a single partition runs on the calling thread.
+    /// Computes one product (C = A·B, or C += A·B), every partition once; a
+    /// single partition runs on the calling thread.
     public func run(accumulate: Bool = false) {
         forEachPartition { self.runPartition($0, accumulate: accumulate) }
     }
 
-    /// One concurrentPerform iteration per partition; a single partition on the calling thread.
-    private func forEachPartition(_ body: @Sendable (Int) -> Void) {
+    /// The team of the session in progress; only the thread running the
+    /// session's body reads or writes it.
+    private var sessionTeam: WorkerTeam?
+
+    /// Runs `body`, whose products (``run(accumulate:)``) go to one worker
+    /// team kept for its whole duration: a case's warm-up and timed calls pay
+    /// about a microsecond per product instead of a concurrentPerform each.
+    /// The team ends, its workers returned, when `body` returns or throws.
+    /// Without a team to keep (runtime `dispatch`, one partition, or a
+    /// session already in progress) `body` just runs.
+    public func withSession<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        guard options.runtime == .team, partitionCount > 1, sessionTeam == nil else { return try body() }
+        return try WorkerTeam.withTeam(threads: teamThreads, spinWindow: options.spinWindow) { (team) throws(E) -> R in
+            sessionTeam = team
+            defer { sessionTeam = nil }
+            return try body()
+        }
+    }
+
+    /// Threads a team of this driver needs: no more than there are partitions.
+    private var teamThreads: Int { max(1, min(options.threads, partitionCount)) }
+
+    /// Runs `body` for every partition on the runtime's threads; a single
+    /// partition on the calling thread.
+    private func forEachPartition(_ body: @escaping @Sendable (Int) -> Void) {
         let count = plan.partitions.count
-        if count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: body) }
+        if count == 1 { return body(0) }
+        switch options.runtime {
+        case .dispatch:
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        case .team:
+            if let team = sessionTeam { return team.run(tasks: count, body) }
+            WorkerTeam.withTeam(threads: teamThreads, spinWindow: options.spinWindow) { $0.run(tasks: count, body) }
+        }
     }
 
     /// One partition's execution inside a traced run.

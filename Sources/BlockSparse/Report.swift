@@ -349,7 +349,7 @@ public enum ReportRenderer {
             rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core, \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"
                          + (p.threads > 1 ? " (\(String(format: "%.2f", p.computeScaling))x)" : "")))
             rows.append(("Bandwidth", "\(Fmt.sig(p.triadGBps)) GB/s STREAM triad (\(p.threads) thread\(p.threads == 1 ? "" : "s"))"))
-            rows.append(("Dispatch overhead", "\(Fmt.time(p.dispatchOverhead)) per parallel region (fan-out cost beyond the work)"))
+            rows.append(("Fork/join", p.forkJoinDescription))
         } else {
             rows.append(("Peak", "not measured"))
         }

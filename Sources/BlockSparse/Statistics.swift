@@ -77,12 +77,22 @@ public struct Measurement: Sendable {
     public var summary: Summary { Summary(perCall) }
 }
 
+/// Runs the calls of one body in one round (its warm-up and its timed
+/// repetition) inside what they need around them: a threaded product's
+/// worker team (``ParallelSpMM/withSession(_:)``), kept for those calls and
+/// ended before anything else is timed.
+public typealias Session = (_ calls: () -> Void) -> Void
+
 /// Times `body`: warm-up (at least one call), then back-to-back repetitions
 /// until both the minimum count and the minimum total time are met. Each
 /// repetition runs `calls` invocations, chosen during warm-up so one
 /// repetition lasts at least `minRepetitionTime` and `minTime / minRepetitions`.
-public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
-    withoutActuallyEscaping(body) { measureInterleaved(policy, [$0])[0] }
+/// With a `session`, all of them run inside it.
+public func measure(_ policy: TimingPolicy, session: Session? = nil, _ body: () -> Void) -> Measurement {
+    guard let session else { return withoutActuallyEscaping(body) { measureInterleaved(policy, [$0])[0] } }
+    var result: Measurement?
+    session { result = withoutActuallyEscaping(body) { measureInterleaved(policy, [$0])[0] } }
+    return result!
 }
 
 /// Times several bodies in interleaved rounds, so that whatever else the
@@ -100,6 +110,10 @@ public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
 /// Rounds continue until every body has the minimum count and either the
 /// minimum total time or the maximum count.
 ///
+/// `sessions[i]`, when given, wraps body i's calls of each round (and of its
+/// calibration): a worker team then spins only while its own body is timed,
+/// never during another body or a quiet check.
+///
 /// `quiet`, when given, is asked before a round and after each body's timed
 /// repetition whether the machine is undisturbed (``QuietCheck``). A round
 /// with a failed check is dropped and timed again, after waiting (up to
@@ -108,9 +122,13 @@ public func measure(_ policy: TimingPolicy, _ body: () -> Void) -> Measurement {
 /// and every kernel then reads 20-45% slower. At most `minRepetitions` rounds
 /// (at least 3) are dropped; later rounds are kept whatever the check says.
 /// Each measurement reports how many rounds were dropped.
-public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
+public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], sessions: [Session?] = [],
                                quiet: QuietGate? = nil) -> [Measurement] {
     guard !bodies.isEmpty else { return [] }
+    /// Body i's calls of one round, inside its session if it has one.
+    func inSession(_ i: Int, _ calls: () -> Void) {
+        if i < sessions.count, let session = sessions[i] { session(calls) } else { calls() }
+    }
     /// Untimed calls for at least the warm-up time (at least one); seconds per call.
     func warm(_ body: () -> Void) -> Double {
         var warmCalls = 0
@@ -128,7 +146,11 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
     // slowest body needs, not as many calls of it as the fastest body needs
     // repetitions.
     let repetitionTime = max(policy.minRepetitionTime, policy.minTime / Double(max(1, policy.minRepetitions)))
-    let calls = bodies.map { max(1, Int((repetitionTime / warm($0)).rounded(.up))) }
+    let calls = bodies.indices.map { i in
+        var perCall = 0.0
+        inSession(i) { perCall = warm(bodies[i]) }
+        return max(1, Int((repetitionTime / perCall).rounded(.up)))
+    }
     var samples = Array(repeating: [Double](), count: bodies.count)
     var totals = Array(repeating: 0.0, count: bodies.count)
     var round = 0, dropped = 0
@@ -148,11 +170,13 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void],
         for step in bodies.indices {
             // (a retimed round keeps the dropped one's order: kept rounds alternate)
             let i = round % 2 == 0 ? step : bodies.count - 1 - step
-            // (with a quiet check, a single body re-warms too: the check reads 128 KiB)
-            if bodies.count > 1 || quiet != nil { _ = warm(bodies[i]) }
-            let t0 = monotonicNanoseconds()
-            for _ in 0..<calls[i] { bodies[i]() }
-            timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))
+            inSession(i) {
+                // (with a quiet check, a single body re-warms too: the check reads 128 KiB)
+                if bodies.count > 1 || quiet != nil { _ = warm(bodies[i]) }
+                let t0 = monotonicNanoseconds()
+                for _ in 0..<calls[i] { bodies[i]() }
+                timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))
+            }
             if let quiet {  // checked after every body: each repetition lies between two checks
                 quietNow = quiet.isQuiet()
                 calm = calm && quietNow

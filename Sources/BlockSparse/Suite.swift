@@ -43,11 +43,18 @@ public struct SuiteConfig: Sendable {
     /// Partitioning strategies; multi-threaded sparse cases run once per
     /// strategy (names of non-balanced runs end in `/equal-rows`).
     public var strategies: [PartitionStrategy]
+    /// Threading runtimes; multi-threaded sparse cases run once per runtime
+    /// (names of `dispatch` runs end in `/dispatch`).
+    public var runtimes: [ThreadingRuntime]
+    /// Seconds a team's idle worker polls before it sleeps.
+    public var spinWindow: Double
     public var bPlacement: BPlacement?
 
     public init(sources: [MatrixSource], blocks: [BlockShape], sparsities: [Double], ns: [Int], threads: [Int],
                 formats: [CaseFormat] = CaseFormat.allCases, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
-                filter: String? = nil, strategies: [PartitionStrategy] = [.balanced], bPlacement: BPlacement? = nil) {
+                filter: String? = nil, strategies: [PartitionStrategy] = [.balanced],
+                runtimes: [ThreadingRuntime] = [.team], spinWindow: Double = WorkerTeam.defaultSpinWindow,
+                bPlacement: BPlacement? = nil) {
         self.sources = sources
         self.blocks = blocks
         self.sparsities = sparsities
@@ -58,16 +65,28 @@ public struct SuiteConfig: Sendable {
         self.seed = seed
         self.filter = filter
         self.strategies = strategies
+        self.runtimes = runtimes
+        self.spinWindow = spinWindow
         self.bPlacement = bPlacement
     }
 
     /// Name of a case: stable across kernel changes, so runs can be compared.
-    /// `bsr/4096x4096/b8x8/s90/n64/threads:1`
+    /// `bsr/4096x4096/b8x8/s90/n64/threads:1`; a threaded case of another
+    /// partition strategy or runtime than the defaults ends in
+    /// `/equal-rows`, `/dispatch` or both (its variant).
     public static func caseName(format: CaseFormat, source: String, block: BlockShape, sparsity: Double?, n: Int,
-                                threads: Int, strategy: PartitionStrategy = .balanced) -> String {
+                                threads: Int, strategy: PartitionStrategy = .balanced,
+                                runtime: ThreadingRuntime = .team) -> String {
         let s = sparsity.map { "s" + percentLabel($0) } ?? "real"
-        let suffix = strategy == .balanced ? "" : "/" + strategy.rawValue
+        let suffix = (strategy == .balanced ? "" : "/" + strategy.rawValue) + (runtime == .team ? "" : "/" + runtime.rawValue)
         return "\(format.rawValue)/\(source)/b\(block)/\(s)/n\(n)/threads:\(threads)" + suffix
+    }
+
+    /// What follows `threads:N` in a case name: its partition strategy and
+    /// runtime where they are not the defaults ("" otherwise).
+    static func variant(ofCase name: String, threads: Int) -> String {
+        guard let range = name.range(of: "/threads:\(threads)") else { return "" }
+        return String(name[range.upperBound...])
     }
 
     /// A sparsity as a percentage for names and tables: 90, 99.5, 99.91
@@ -90,6 +109,7 @@ public struct PlannedCase: Sendable {
     public let n: Int
     public let threads: Int
     public let strategy: PartitionStrategy
+    public let runtime: ThreadingRuntime
     /// Relative cost estimate for the ETA (multiply-adds timed, roughly).
     public let weight: Double
 }
@@ -169,12 +189,16 @@ public final class SuiteRunner {
                         for t in config.threads {
                             for format in config.formats {
                               if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
-                              // Strategies only differ for threaded sparse cases; the
-                              // others run once, named without a strategy.
-                              let strategies = (t > 1 && format != .dense) ? config.strategies : [.balanced]
-                              for strategy in strategies {
+                              // Strategies and runtimes only differ for threaded sparse
+                              // cases; the others run once, named without them.
+                              let threaded = t > 1 && format != .dense
+                              let variants = (threaded ? config.strategies : [.balanced]).flatMap { strategy in
+                                  (threaded ? config.runtimes : [.team]).map { (strategy, $0) }
+                              }
+                              for (strategy, runtime) in variants {
                                 let name = SuiteConfig.caseName(format: format, source: source.label, block: block,
-                                                                sparsity: s, n: n, threads: t, strategy: strategy)
+                                                                sparsity: s, n: n, threads: t, strategy: strategy,
+                                                                runtime: runtime)
                                 if let regex, regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
                                     continue
                                 }
@@ -183,7 +207,7 @@ public final class SuiteRunner {
                                 let work = format == .dense ? mk * Double(n) / 8 : mk * density * Double(n)
                                 cases.append(PlannedCase(name: name, format: format, source: si, block: block,
                                                          sparsity: s, n: n, threads: t, strategy: strategy,
-                                                         weight: work / Double(t) + mk * density + 2e6))
+                                                         runtime: runtime, weight: work / Double(t) + mk * density + 2e6))
                               }
                             }
                         }
@@ -231,9 +255,9 @@ public final class SuiteRunner {
             if config.formats.contains(.dense) { bytes += mk * 4 + cBytes }
             bytes += bBytes + cBytes * 4 + rows * 8  // B and the reference (Double sums and magnitudes, terms per row)
             // Sparse cases of one comparison are alive together, each with its own A, B and C.
-            let strategies = Double(c.threads > 1 ? config.strategies.count : 1)
-            if config.formats.contains(.bsr) && c.block.area > 1 { bytes += strategies * (bsrBytes + bBytes + cBytes) }
-            if config.formats.contains(.csr) { bytes += strategies * (csrBytes + bBytes + cBytes) }
+            let variants = Double(c.threads > 1 ? config.strategies.count * config.runtimes.count : 1)
+            if config.formats.contains(.bsr) && c.block.area > 1 { bytes += variants * (bsrBytes + bBytes + cBytes) }
+            if config.formats.contains(.csr) { bytes += variants * (csrBytes + bBytes + cBytes) }
             worst = max(worst, bytes)
         }
         try BlockSparse.checkMemory(saturated(worst), what: "the largest benchmark case")
@@ -287,7 +311,8 @@ public final class SuiteRunner {
             let timed = prepared.indices.filter { prepared[$0].call != nil }
             var measurements = [Measurement?](repeating: nil, count: prepared.count)
             timedTogether.append(timed.map { prepared[$0].planned.name })
-            for (i, m) in zip(timed, timeTogether(timed.map { prepared[$0].call! })) { measurements[i] = m }
+            let measured = timeTogether(timed.map { prepared[$0].call! }, sessions: timed.map { prepared[$0].session })
+            for (i, m) in zip(timed, measured) { measurements[i] = m }
             var done = first
             func emit(_ p: PreparedCase, _ m: Measurement?) throws {
                 progress(done, p.planned.name)
@@ -311,8 +336,8 @@ public final class SuiteRunner {
     }
 
     /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
-    private func timeTogether(_ bodies: [() -> Void]) -> [Measurement] {
-        let ms = measureInterleaved(config.timing, bodies, quiet: quietGate)
+    private func timeTogether(_ bodies: [() -> Void], sessions: [Session?]) -> [Measurement] {
+        let ms = measureInterleaved(config.timing, bodies, sessions: sessions, quiet: quietGate)
         if let dropped = ms.first?.retimedRounds {
             retimed.timedSets += 1
             if dropped > 0 {
@@ -414,6 +439,8 @@ public final class SuiteRunner {
         let planned: PlannedCase
         /// One product; nil when verification failed (the case is never timed).
         let call: (() -> Void)?
+        /// What a round's calls of `call` run inside: the driver's worker team.
+        var session: Session?
         /// The entry every repetition and aggregate starts from (kernel, partition, verification, ...).
         let base: BenchmarkEntry
         let profile: (() throws -> PartitionProfile)?
@@ -431,6 +458,7 @@ public final class SuiteRunner {
         var partition = "serial"
         var usedThreads = c.threads  // below the work threshold a threaded sparse case runs on one
         var profile: (() throws -> PartitionProfile)?
+        var session: Session?
         let call: () -> Void
         let result: () -> DenseMatrix
         switch c.format {
@@ -450,14 +478,17 @@ public final class SuiteRunner {
             let operand: SparseOperand = c.format == .bsr ? .bsr(a) : .csr(group.csr)
             var threads = c.threads
             if threads > 1 {
-                // Below a work threshold derived from the dispatch overhead, run
-                // serially. The single-thread time is a short measurement here: the
-                // 1-thread case of this matrix is timed later, in the same rounds.
+                // Below a work threshold derived from the fork/join cost of the
+                // case's runtime, run serially. The single-thread time is a short
+                // measurement here: the 1-thread case of this matrix is timed
+                // later, in the same rounds.
                 let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
                 let t1 = BlockSparse.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
                     .summary.median
-                let overhead = peak?.dispatchOverhead ?? MachinePeak.dispatchOverhead(threads: threads)
-                let choice = ParallelSpMM.threadsWorthUsing(threads, serialSeconds: t1, dispatchOverhead: overhead)
+                let overhead = peak?.forkJoinOverhead(c.runtime)
+                    ?? ForkJoinCost.measure(c.runtime, threads: threads).beyondIdeal
+                let choice = ParallelSpMM.threadsWorthUsing(threads, serialSeconds: t1, forkJoinOverhead: overhead,
+                                                            runtime: c.runtime)
                 threads = choice.threads
                 if let reason = choice.serialReason {
                     partition = reason
@@ -466,10 +497,13 @@ public final class SuiteRunner {
             }
             let driver = try ParallelSpMM(operand, b, kernel: kernel,
                                           options: DriverOptions(threads: threads, strategy: c.strategy,
-                                                                 bPlacement: config.bPlacement))
+                                                                 bPlacement: config.bPlacement, runtime: c.runtime,
+                                                                 spinWindow: config.spinWindow))
             if threads > 1 {
                 partition = "\(c.strategy.rawValue) \(driver.partitionCount) partitions"
                     + (driver.plan.columnSlices > 1 ? " (N split \(driver.plan.columnSlices))" : "")
+                    + ", \(c.runtime.rawValue)"
+                session = { calls in driver.withSession(calls) }
             }
             call = { driver.run() }
             result = { driver.result() }
@@ -503,11 +537,11 @@ public final class SuiteRunner {
             failures.append("\(c.name) [\(kernelName)]: \(verification)")
             base.error_occurred = true
             base.error_message = "verification failed: \(verification)"
-            return PreparedCase(planned: c, call: nil, base: base, profile: nil, usefulFlops: usefulFlops,
+            return PreparedCase(planned: c, call: nil, session: nil, base: base, profile: nil, usefulFlops: usefulFlops,
                                 effectiveFlops: effectiveFlops, bytes: bytes, threads: usedThreads)
         }
-        return PreparedCase(planned: c, call: call, base: base, profile: profile, usefulFlops: usefulFlops,
-                            effectiveFlops: effectiveFlops, bytes: bytes, threads: usedThreads)
+        return PreparedCase(planned: c, call: call, session: session, base: base, profile: profile,
+                            usefulFlops: usefulFlops, effectiveFlops: effectiveFlops, bytes: bytes, threads: usedThreads)
     }
 
     /// The entries of a timed case (every repetition, then the aggregates,
@@ -567,12 +601,13 @@ public final class SuiteRunner {
         var ratios: [Double] = [], probeRatios: [Double] = [], threadStarts: [Double] = [], shared = 0
         var alone = Array(repeating: [Double](), count: count)
         var together = alone, starts = alone
-        serial.run(); driver.run()  // warm: pool threads awake, buffers in cache
+        serial.run(); driver.run()  // warm: buffers in cache
         for _ in 0..<rounds {
             let t0 = monotonicNanoseconds()
             serial.run()
             let one = Double(monotonicNanoseconds() - t0) * 1e-9
-            let (seconds, traces) = driver.runTraced()
+            // As the case is timed: a team's traced product follows one in the same session.
+            let (seconds, traces) = driver.withSession { driver.run(); return driver.runTraced() }
             if seconds > 0 { ratios.append(one / seconds) }
             if Set(traces.map(\.thread)).count < traces.count { shared += 1 }
             for t in traces {
@@ -623,23 +658,21 @@ public final class SuiteRunner {
     /// Fills speedup_vs_dense / speedup_vs_csr on `new` entries (and on the
     /// earlier entries of the same matrix) from median times in this run: a
     /// sparse case against dense at its thread count and against CSR with the
-    /// same partition strategy.
+    /// same partition strategy and runtime.
     private func applySpeedups(to new: inout [BenchmarkEntry]) {
-        func strategy(_ e: BenchmarkEntry) -> String {
-            PartitionStrategy.allCases.first { $0 != .balanced && e.run_name.hasSuffix("/" + $0.rawValue) }?.rawValue ?? ""
-        }
-        func key(_ e: BenchmarkEntry, _ strategy: String) -> String {
-            "\(e.matrix)/\(e.block_rows)x\(e.block_cols)/\(e.sparsity)/\(e.n)/\(e.threads)/\(strategy)"
+        func variant(_ e: BenchmarkEntry) -> String { SuiteConfig.variant(ofCase: e.run_name, threads: e.threads) }
+        func key(_ e: BenchmarkEntry, _ variant: String) -> String {
+            "\(e.matrix)/\(e.block_rows)x\(e.block_cols)/\(e.sparsity)/\(e.n)/\(e.threads)/\(variant)"
         }
         let all = report.benchmarks + new
         var medians: [String: [String: Double]] = [:]
         for e in all where e.aggregate_name == "median" && e.error_occurred != true {
-            medians[key(e, strategy(e)), default: [:]][e.format] = e.real_time
+            medians[key(e, variant(e)), default: [:]][e.format] = e.real_time
         }
         func update(_ e: inout BenchmarkEntry) {
             guard e.real_time > 0, e.error_occurred != true else { return }
             if e.format != "dense", let d = medians[key(e, "")]?["dense"] { e.speedup_vs_dense = d / e.real_time }
-            if e.format != "csr", let c = medians[key(e, strategy(e))]?["csr"] { e.speedup_vs_csr = c / e.real_time }
+            if e.format != "csr", let c = medians[key(e, variant(e))]?["csr"] { e.speedup_vs_csr = c / e.real_time }
         }
         for i in new.indices where new[i].run_type == "aggregate" && new[i].aggregate_name == "median" { update(&new[i]) }
         for i in report.benchmarks.indices

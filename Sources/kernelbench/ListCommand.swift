@@ -75,22 +75,46 @@ struct List: ParsableCommand {
 
 struct Peak: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure this machine's FMA peak (one core, all cores), streaming bandwidth and dispatch overhead.",
+        abstract: "Measure this machine's FMA peak (one core, all cores), streaming bandwidth and fork/join cost.",
         discussion: """
             The FMA probe runs independent FMA chains at the dispatch ISA (the fastest of 7 runs: a \
             peak is what the core can do, so a run slowed by other work does not count); the bandwidth \
             probe is a STREAM triad over 384 MiB counted as 12 bytes per element (median of its runs). `run` \
             measures the same numbers at start-up and reports every kernel as a fraction of them.
+
+            Fork/join is measured for each threading runtime on all the threads: `team` (workers kept \
+            for a session, as `run` times a threaded case) and `dispatch` (one concurrentPerform per \
+            product). "Empty product": one task per thread, each waiting until all have started, so every \
+            thread joins. "Beyond": the time of one 20 us task per thread minus 20 us, what a product pays \
+            on top of its work; `run` keeps a threaded product on one thread when its one-thread time is \
+            under 10x that figure of its runtime. Medians of 300 products after 50 untimed ones.
             """)
 
     @Option(help: "Threads for the all-core figures, 1 to 4096 (default: the CPUs this process may use; more than those shares cores, with a warning, and takes longer without measuring more).")
     var threads: Int?
+
+    @Option(help: "Also time products of one task of this many microseconds of FMA work per thread (comma-separated, e.g. 10,20,100) on each threading runtime, and print their speedup over one thread.")
+    var work: String?
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func validate() throws {
         if let t = threads, t < 1 || t > 4096 { throw ValidationError("--threads must be between 1 and 4096 (got \(t))") }
+        _ = try workSizes()
+        if json && work != nil { throw ValidationError("--work prints a table: use it without --json") }
+    }
+
+    /// --work in seconds.
+    func workSizes() throws -> [Double] {
+        guard let work else { return [] }
+        return try work.split(separator: ",", omittingEmptySubsequences: false).map { item in
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let us = Double(text), us >= 1, us <= 100_000 else {
+                throw ValidationError("--work: '\(text)' is not a task length between 1 and 100000 microseconds")
+            }
+            return us * 1e-6
+        }
     }
 
     func run() throws {
@@ -108,6 +132,22 @@ struct Peak: ParsableCommand {
         print(String(format: "FMA peak, 1 core:        %7.1f GFLOP/s", peak.gflopsOneCore))
         print(String(format: "FMA peak, %2d threads:     %7.1f GFLOP/s", peak.threads, peak.gflopsAllCores))
         print(String(format: "Triad bandwidth:         %7.1f GB/s (%d threads)", peak.triadGBps, peak.threads))
-        print(String(format: "Dispatch overhead:       %7.2f us per concurrentPerform of %d busy iterations", peak.dispatchOverhead * 1e6, peak.threads))
+        for runtime in ThreadingRuntime.allCases {
+            guard let cost = peak.forkJoin?[runtime.rawValue] else { continue }
+            print(String(format: "Fork/join, %@:%@%7.2f us per empty product, %.2f us beyond %d x 20 us of work",
+                         runtime.rawValue, String(repeating: " ", count: max(1, 13 - runtime.rawValue.count)),
+                         cost.empty * 1e6, cost.beyondIdeal * 1e6, peak.threads))
+        }
+        let sizes = try workSizes()
+        guard !sizes.isEmpty else { return }
+        print("")
+        print(String(format: "Speedup over one thread of %d tasks of W us of FMA work (medians of 200 products):", peak.threads))
+        print("     W      " + ThreadingRuntime.allCases.map { $0.rawValue.leftPadded(to: 10) }.joined())
+        for w in sizes {
+            let cells = ThreadingRuntime.allCases.map {
+                String(format: "%.2fx", ForkJoinCost.speedup($0, threads: peak.threads, work: w)).leftPadded(to: 10)
+            }
+            print(String(format: "%6.0f us   ", w * 1e6) + cells.joined())
+        }
     }
 }

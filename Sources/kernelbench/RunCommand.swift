@@ -63,6 +63,8 @@ struct Run: ParsableCommand {
             compare (BSR, CSR, dense at every thread count, on one matrix and N) are timed together in interleaved \
             rounds, so a busy moment of the machine falls on all of them; a round during which the core \
             was shared with another workload (a failed quiet check, see --quiet-check) is timed again. \
+            A threaded bsr or csr case runs on a worker team kept for its calls in a round (--runtime), \
+            or on one thread when its one-thread time is under 10x the runtime's fork/join cost. \
             Results (JSON in Google \
             Benchmark's schema, plus Markdown, HTML and CSV) are rewritten atomically as cases finish, so an \
             interrupted run keeps every completed case.
@@ -127,6 +129,12 @@ struct Run: ParsableCommand {
     @Option(help: "Partitioning across threads: balanced (4 chunks of equal nonzero cost per thread, handed out as threads become free), equal-rows (one range of equal row count per thread), or both (balanced,equal-rows) to see the gain from balancing. Applies to threaded bsr and csr cases; their names end in /equal-rows, and each is compared with csr of its own strategy.")
     var strategy: String = "balanced"
 
+    @Option(help: "Threading runtime of threaded bsr and csr cases: team (workers kept for each case's warm-up and timed calls in a round, about a microsecond per product), dispatch (one concurrentPerform per product, tens of microseconds here), or both (team,dispatch) to see what the runtime costs; names of dispatch cases end in /dispatch, and each is compared with csr of its own runtime.")
+    var runtime: String = "team"
+
+    @Option(name: .customLong("spin-window"), help: "Microseconds an idle team worker polls for the next product before it sleeps (0 to 100000).")
+    var spinWindow: Double = WorkerTeam.defaultSpinWindow * 1e6
+
     @Option(name: .customLong("b-placement"), help: "NUMA placement of B: replicated or interleaved (default: replicated when it fits).")
     var bPlacement: BPlacement?
 
@@ -146,6 +154,9 @@ struct Run: ParsableCommand {
         if tensor != nil && safetensors == nil { throw ValidationError("--tensor needs --safetensors FILE") }
         if let p = pruneTo, !(p >= 0 && p <= 1) { throw ValidationError("--prune-to must be in [0, 1] (got \(p))") }
         if pruneTo != nil && safetensors == nil { throw ValidationError("--prune-to applies to --safetensors weights") }
+        if !(spinWindow >= 0 && spinWindow <= 100_000) {
+            throw ValidationError("--spin-window must be between 0 and 100000 microseconds (got \(spinWindow))")
+        }
     }
 
     func run() throws {
@@ -167,10 +178,11 @@ struct Run: ParsableCommand {
         }
         try runner.checkMemory(cases)
 
-        note("kernelbench: measuring this machine's FMA peak, bandwidth and dispatch overhead...")
+        note("kernelbench: measuring this machine's FMA peak, bandwidth and fork/join cost...")
         let peak = MachinePeak.measure(threads: topology.cpuCount)
-        note(String(format: "kernelbench: peak %.1f GFLOP/s/core, %.1f GFLOP/s on %d threads, triad %.1f GB/s, dispatch %.1f us",
-                    peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps, peak.dispatchOverhead * 1e6))
+        note(String(format: "kernelbench: peak %.1f GFLOP/s/core, %.1f GFLOP/s on %d threads, triad %.1f GB/s",
+                    peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps))
+        note("kernelbench: fork/join " + peak.forkJoinDescription)
         if let warning = peak.scalingWarning { note("kernelbench: warning: " + warning) }
         let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)
         if quietCheck { measured.quietGate = QuietCheck().gate() }
@@ -301,6 +313,7 @@ struct Run: ParsableCommand {
         if let minTime { timing.minTime = minTime }
         return SuiteConfig(sources: sources, blocks: blockList, sparsities: sparsityList, ns: nList, threads: threadList,
                            formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try strategyList(),
+                           runtimes: try runtimeList(), spinWindow: spinWindow * 1e-6,
                            bPlacement: bPlacement)
     }
 
@@ -310,6 +323,15 @@ struct Run: ParsableCommand {
                 throw ValidationError("--blocks: '\(text)' is not a block size (use b or RxC with sides 1...\(BlockShape.maxSide), e.g. 8 or 4x1)")
             }
             return b
+        }.uniqued()
+    }
+
+    func runtimeList() throws -> [ThreadingRuntime] {
+        try splitList(runtime, option: "--runtime").map { text in
+            guard let r = ThreadingRuntime(rawValue: text) else {
+                throw ValidationError("--runtime: '\(text)' is not team or dispatch")
+            }
+            return r
         }.uniqued()
     }
 

@@ -186,13 +186,15 @@ import Testing
         #expect(paper.err.contains("warning: --timing-threads \(cpus + 1) is more than the \(cpus) CPU(s)"), "\(paper.err)")
     }
 
-    @Test func interruptSavesEveryCompletedCase() throws {
+    @Test(arguments: [["--threads", "1"], ["--threads", "1,2", "--runtime", "team,dispatch", "--shape", "256x256"]])
+    func interruptSavesEveryCompletedCase(_ extra: [String]) throws {
         let path = try #require(CLIRunner.binary)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
-        // Many short cases: the interrupt lands in the middle of the sweep.
+        // Many short cases: the interrupt lands in the middle of the sweep (with
+        // two threads, also while a worker team serves a case's timed calls).
         p.arguments = ["run", "--shape", "96x96", "--blocks", "1,2,4,8", "--sparsities", "0.5,0.7,0.9", "--n", "1,8,64",
-                       "--threads", "1", "--repetitions", "30", "--min-time", "0.02", "--output", "int/r.json"]
+                       "--repetitions", "30", "--min-time", "0.02", "--output", "int\(extra.count)/r.json"] + extra
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         let err = Pipe()
         p.standardError = err
@@ -212,8 +214,8 @@ import Testing
         p.waitUntilExit()
         let text = String(decoding: seen + rest, as: UTF8.self)
         #expect(p.terminationStatus == 130, "\(text)")
-        #expect(text.contains("every completed case is saved in int/r.json"), "\(text)")
-        let report = try BenchmarkReport.load(path: dir + "/int/r.json")
+        #expect(text.contains("every completed case is saved in int\(extra.count)/r.json"), "\(text)")
+        let report = try BenchmarkReport.load(path: dir + "/int\(extra.count)/r.json")
         let medians = report.aggregates("median")
         #expect(medians.count >= 2 && medians.allSatisfy { $0.verified })
         #expect(!text.contains("Fatal error"))

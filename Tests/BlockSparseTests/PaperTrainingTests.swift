@@ -90,21 +90,22 @@ import Testing
         #expect(single.speedup_bsr_vs_gemv != nil)
         #expect(timing.threadCount == 1 && timing.layers.allSatisfy { $0.bsr_threads == 1 && $0.csr_threads == 1 })
 
-        // Threaded: with no dispatch overhead every sparse product goes through the
+        // Threaded: with no fork/join overhead every sparse product goes through the
         // two-thread driver (and is verified); with a huge one, all fall back to serial.
         let policy = TimingPolicy(minRepetitions: 1, minTime: 0, maxRepetitions: 1, warmup: 0, minRepetitionTime: 0)
         let threaded = try InferenceTimer.time(model: model, masks: masks, inputs: Self.data, batch: 5, policy: policy,
-                                               threads: 2, dispatchOverhead: 0)
+                                               threads: 2, forkJoinOverhead: 0)
         #expect(threaded.verified && threaded.threadCount == 2)
         #expect(threaded.layers.allSatisfy { $0.bsr_threads == 2 && $0.csr_threads == 2 })
         let serial = try InferenceTimer.time(model: model, masks: masks, inputs: Self.data, batch: 5, policy: policy,
-                                             threads: 2, dispatchOverhead: 1)
+                                             threads: 2, forkJoinOverhead: 1)
         #expect(serial.verified && serial.threadCount == 2)
         #expect(serial.layers.allSatisfy { $0.bsr_threads == 1 && $0.csr_threads == 1 })
         #expect(StudyReport.threadedCell(serial).hasSuffix("[0/3]") && StudyReport.threadedCell(threaded).hasSuffix("[3/3]"))
-        #expect(ParallelSpMM.threadsWorthUsing(2, serialSeconds: 1e-3, dispatchOverhead: 1e-5).threads == 2)
-        #expect(ParallelSpMM.threadsWorthUsing(2, serialSeconds: 5e-5, dispatchOverhead: 1e-5).serialReason != nil)
-        #expect(ParallelSpMM.threadsWorthUsing(1, serialSeconds: 5e-5, dispatchOverhead: 1e-5) == (1, nil))
+        #expect(ParallelSpMM.threadsWorthUsing(2, serialSeconds: 1e-3, forkJoinOverhead: 1e-5, runtime: .team).threads == 2)
+        #expect(ParallelSpMM.threadsWorthUsing(2, serialSeconds: 5e-5, forkJoinOverhead: 1e-5, runtime: .dispatch)
+                    .serialReason == "serial (work 50.0 us < 10 x dispatch fork/join 10.0 us)")
+        #expect(ParallelSpMM.threadsWorthUsing(1, serialSeconds: 5e-5, forkJoinOverhead: 1e-5, runtime: .team) == (1, nil))
     }
 
     /// Results written before threaded timings existed (no `threads`,
@@ -122,6 +123,12 @@ import Testing
         #expect(config.timing_threads == nil && config.timingThreadCounts == [1])
         config.timing_threads = 3
         #expect(config.timingThreadCounts == [1, 3])
+        // Results written before the worker team name the dispatch overhead their threshold used.
+        let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../fuzz/seeds/paper/results.json").path
+        let old = try StudyResult.decode(try Data(contentsOf: URL(fileURLWithPath: seed)), source: seed)
+        #expect(old.timing_fork_join_overhead == nil && old.timing_dispatch_overhead != nil)
+        #expect(StudyReport.markdown(old).contains(", serial below 10x the measured dispatch overhead of "))
     }
 
     @Test func studyRunsEndToEndOnSyntheticData() throws {
@@ -170,7 +177,8 @@ import Testing
         #expect(markdown.contains("## Claims") && markdown.contains("Pick a block size") && markdown.contains("| 3x3 |"))
         #expect(markdown.contains("### Inference speedup of BSR over dense, batch 4, 2 threads")
             && markdown.contains("BSR vs dense b4, 2 threads") && markdown.contains("and again at 2 threads"))
-        #expect(result.timing_dispatch_overhead != nil)
+        #expect(result.timing_fork_join_overhead != nil && result.timing_dispatch_overhead == nil)
+        #expect(markdown.contains("BSR and CSR on a worker team kept for each timing, serial below 10x its measured fork/join cost of"))
         #expect(StudyReport.html(result).contains("batch 4, 2 threads (OpenBLAS and the parallel driver)"))
         // The paper charts use the report renderer's axis ticks: 1/2/5 x 10^k steps covering the data.
         let (domain, ticks) = niceLinearTicks(80.3, 86.1)

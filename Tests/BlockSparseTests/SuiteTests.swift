@@ -122,6 +122,40 @@ import Testing
         }
     }
 
+    @Test func runtimesAreAnAxisOfThreadedSparseCases() throws {
+        var c = config(threads: [1, 2])
+        c.blocks = [shape(4, 4)]
+        c.sparsities = [0.5]
+        c.ns = [64]
+        c.sources = [.generated(label: "256x256", rows: 256, cols: 256, distribution: .uniform)]
+        c.runtimes = [.team, .dispatch]
+        c.strategies = [.balanced, .equalRows]
+        // No fork/join cost: every threaded product really runs on its runtime.
+        let peak = MachinePeak(gflopsOneCore: 100, gflopsAllCores: 200, threads: 2, triadGBps: 10, dispatchOverhead: 0,
+                               forkJoin: ["team": ForkJoinCost(empty: 0, beyondIdeal: 0),
+                                          "dispatch": ForkJoinCost(empty: 0, beyondIdeal: 0)])
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: peak)
+        let cases = try runner.plan()
+        let threaded = cases.filter { $0.threads == 2 && $0.format != .dense }.map(\.name).sorted()
+        #expect(threaded == ["bsr", "csr"].flatMap { f in
+            ["", "/dispatch", "/equal-rows", "/equal-rows/dispatch"].map { "\(f)/256x256/b4x4/s50/n64/threads:2" + $0 }
+        })
+        #expect(cases.filter { $0.threads == 1 || $0.format == .dense }.allSatisfy { !$0.name.contains("dispatch") })
+        try runner.run(cases)
+        let medians = Dictionary(uniqueKeysWithValues: runner.report.aggregates("median").map { ($0.run_name, $0) })
+        for variant in ["", "/dispatch", "/equal-rows", "/equal-rows/dispatch"] {
+            let bsr = try #require(medians["bsr/256x256/b4x4/s50/n64/threads:2" + variant])
+            let csr = try #require(medians["csr/256x256/b4x4/s50/n64/threads:2" + variant])
+            #expect(bsr.verified && csr.verified)
+            #expect(bsr.speedup_vs_csr == csr.real_time / bsr.real_time, "\(variant)")
+            let runtime = variant.hasSuffix("dispatch") ? "dispatch" : "team"
+            #expect(bsr.partition.hasSuffix(", " + runtime) && csr.partition.hasSuffix(", " + runtime), "\(bsr.partition)")
+        }
+        #expect(SuiteConfig.variant(ofCase: "bsr/a/b4x4/s50/n64/threads:2/equal-rows/dispatch", threads: 2)
+                == "/equal-rows/dispatch")
+        #expect(SuiteConfig.variant(ofCase: "dense/a/b4x4/s50/n64/threads:2", threads: 2) == "")
+    }
+
     @Test func aStrategyAloneNamesOnlyThreadedSparseCases() throws {
         var c = config(threads: [1, 2])
         c.strategies = [.equalRows]
@@ -136,7 +170,7 @@ import Testing
         c.blocks = [shape(4, 4)]
         c.sparsities = [0.5]
         c.ns = [5]
-        // A dispatch overhead of a second: every product here is below the work threshold.
+        // A fork/join cost of a second: every product here is below the work threshold.
         let peak = MachinePeak(gflopsOneCore: 100, gflopsAllCores: 200, threads: 2, triadGBps: 10, dispatchOverhead: 1)
         let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: peak)
         var notices: [String] = []

@@ -65,15 +65,16 @@ public enum InferenceTimer {
     ///
     /// With `threads` = 1 every format runs on one thread. With more, dense
     /// runs OpenBLAS on that many threads and BSR/CSR run through the
-    /// parallel driver (``ParallelSpMM``), except a product whose one-thread
-    /// time is under 10x `dispatchOverhead` (the serial fallback of
-    /// ``ParallelSpMM/threadsWorthUsing(_:serialSeconds:dispatchOverhead:)``),
+    /// parallel driver (``ParallelSpMM``) on a worker team kept for each
+    /// product's timed calls, except a product whose one-thread time is under
+    /// 10x `forkJoinOverhead` (the team's cost beyond the work; the serial
+    /// fallback of ``ParallelSpMM/threadsWorthUsing(_:serialSeconds:forkJoinOverhead:runtime:)``),
     /// which stays on one thread; the threads each product used are recorded.
     /// OpenBLAS is set to `threads` here; the caller restores its own setting.
     /// - Throws: ``VerificationFailure`` on a mismatch, ``MatrixError`` on bad shapes.
     public static func time(model: MLP, masks: [BlockMask], inputs: Dataset, batch: Int,
                             policy: TimingPolicy, threads: Int = 1,
-                            dispatchOverhead: Double = 0) throws -> NetworkTiming {
+                            forkJoinOverhead: Double = 0) throws -> NetworkTiming {
         DenseBaseline.setThreads(threads)
         var x = inputs.columns(0..<min(batch, inputs.count))
         var layers: [LayerTiming] = []
@@ -92,9 +93,9 @@ public enum InferenceTimer {
             var cDense = try DenseMatrix(zeros: layer.outputs, n)
             try DenseBaseline.multiply(dense, x, into: &cDense)
             let bsrProduct = try SparseProduct(.bsr(bsr), x, kernel: bsrKernel, threads: threads,
-                                               dispatchOverhead: dispatchOverhead)
+                                               forkJoinOverhead: forkJoinOverhead)
             let csrProduct = try SparseProduct(.csr(csr), x, kernel: csrKernel, threads: threads,
-                                               dispatchOverhead: dispatchOverhead)
+                                               forkJoinOverhead: forkJoinOverhead)
             bsrProduct.run()
             csrProduct.run()
             let cBSR = bsrProduct.output(), cCSR = csrProduct.output()
@@ -128,8 +129,8 @@ public enum InferenceTimer {
             }
 
             let tDense = measure(policy) { try! DenseBaseline.multiply(dense, x, into: &cDense) }.summary.median
-            let tBSR = measure(policy) { bsrProduct.run() }.summary.median
-            let tCSR = measure(policy) { csrProduct.run() }.summary.median
+            let tBSR = measure(policy, session: bsrProduct.session) { bsrProduct.run() }.summary.median
+            let tCSR = measure(policy, session: csrProduct.session) { csrProduct.run() }.summary.median
             let tGemv = n == 1 ? measure(policy) { gemv(&cGemv) }.summary.median : nil
             layers.append(LayerTiming(layer: l + 1, m: layer.outputs, k: layer.inputs, n: n,
                                       stored_blocks: bsr.blockCount, nonzeros: csr.nonzeros,
@@ -166,8 +167,10 @@ private final class SparseProduct: @unchecked Sendable {
     let threads: Int
     private let call: () -> Void
     let output: () -> DenseMatrix
+    /// The parallel driver's worker team, kept while a timing's calls run.
+    private(set) var session: Session?
 
-    init(_ a: SparseOperand, _ x: DenseMatrix, kernel: Kernel, threads asked: Int, dispatchOverhead: Double) throws {
+    init(_ a: SparseOperand, _ x: DenseMatrix, kernel: Kernel, threads asked: Int, forkJoinOverhead: Double) throws {
         var c = try DenseMatrix(zeros: a.rows, x.cols)
         c.values = [Float](repeating: .nan, count: c.values.count)
         nonisolated(unsafe) var out = c
@@ -181,13 +184,15 @@ private final class SparseProduct: @unchecked Sendable {
         if asked > 1 {
             serial()
             let t1 = measure(TimingPolicy(minRepetitions: 3, minTime: 0.002, warmup: 0.001), serial).summary.median
-            threads = ParallelSpMM.threadsWorthUsing(asked, serialSeconds: t1, dispatchOverhead: dispatchOverhead).threads
+            threads = ParallelSpMM.threadsWorthUsing(asked, serialSeconds: t1, forkJoinOverhead: forkJoinOverhead,
+                                                     runtime: .team).threads
         }
         self.threads = threads
         if threads > 1 {
             let driver = try ParallelSpMM(a, x, kernel: kernel, options: DriverOptions(threads: threads))
             call = { driver.run() }
             output = { driver.result() }
+            session = { calls in driver.withSession(calls) }
         } else {
             call = serial
             output = { out }

@@ -206,7 +206,7 @@ public enum StudyReport {
         return tables
     }
 
-    static let threadedNote = "[k/n]: k of the n layers' BSR products ran on the driver's threads; the others took under 10x the measured dispatch overhead on one thread and ran serially (the driver's fallback; per-layer thread counts are in results.json)."
+    static let threadedNote = "[k/n]: k of the n layers' BSR products ran on the driver's threads; the others took under 10x the measured fork/join cost of the threading runtime on one thread and ran serially (the driver's fallback; per-layer thread counts are in results.json)."
 
     /// "speedup (CSR speedup) [k/n]" of a threaded timing: k of the n layers'
     /// BSR products ran threaded.
@@ -238,7 +238,11 @@ public enum StudyReport {
         s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats"
             + (c.threadedTimingCount.map { t in
                 ", and again at \(t) threads (OpenBLAS threads for dense, the parallel driver for BSR and CSR"
-                    + (result.timing_dispatch_overhead.map { ", serial below 10x the measured dispatch overhead of \(Fmt.time($0))" } ?? "") + ")"
+                    + (result.timing_fork_join_overhead.map {
+                        "; BSR and CSR on a worker team kept for each timing, serial below 10x its measured fork/join cost of \(Fmt.time($0))"
+                    } ?? result.timing_dispatch_overhead.map {
+                        ", serial below 10x the measured dispatch overhead of \(Fmt.time($0))"
+                    } ?? "") + ")"
             } ?? "") + "\n"
         if c.quick { s += "- **Quick mode**: a subset of the data, fewer rounds and epochs — not the study's numbers\n" }
         s += "\n## Claims\n\n| # | claim | verdict | evidence |\n|---|---|---|---|\n"

@@ -169,10 +169,14 @@ public struct StudyResult: Codable, Sendable {
     /// False while block sizes are still missing (an interrupted study keeps what it finished).
     public var complete: Bool
     public var claims: [Claim]
-    /// Seconds of one parallel region with `config.timing_threads` threads,
+    /// What the worker team costs a product beyond its work with
+    /// `config.timing_threads` threads (``ForkJoinCost/beyondIdeal``),
     /// measured before the first threaded timing; a sparse product whose
     /// one-thread time is under 10x this runs on one thread. nil when no
     /// threaded timing was asked for (and in older results).
+    public var timing_fork_join_overhead: Double?
+    /// Results written before the worker team: the same threshold's
+    /// concurrentPerform overhead (read for their reports, never written).
     public var timing_dispatch_overhead: Double?
 
     public func jsonData() throws -> Data {
@@ -224,8 +228,10 @@ public enum Study {
                                  train_samples: train.count, validation_samples: validation.count,
                                  test_samples: test.count, dense: nil, runs: [], runtime_seconds: 0,
                                  complete: false, claims: [])
-        result.timing_dispatch_overhead = config.threadedTimingCount.map { MachinePeak.dispatchOverhead(threads: $0) }
-        let dispatchOverhead = result.timing_dispatch_overhead ?? 0
+        result.timing_fork_join_overhead = config.threadedTimingCount.map {
+            ForkJoinCost.measure(.team, threads: $0).beyondIdeal
+        }
+        let forkJoinOverhead = result.timing_fork_join_overhead ?? 0
         // Work units for the ETA: one per training epoch.
         let variants = config.random_baseline ? 2 : 1
         let totalUnits = config.epochs + config.blocks.count * config.rounds * max(config.retrain_epochs, 1) * variants
@@ -288,7 +294,7 @@ public enum Study {
                     for batch in config.timing_batches {
                         timings.append(try InferenceTimer.time(model: scoreRun.model, masks: scoreRun.masks, inputs: test,
                                                                batch: batch, policy: config.timing, threads: threads,
-                                                               dispatchOverhead: dispatchOverhead))
+                                                               forkJoinOverhead: forkJoinOverhead))
                     }
                 }
                 DenseBaseline.setThreads(config.train_threads)
