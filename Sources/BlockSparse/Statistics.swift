@@ -101,7 +101,7 @@ public func measure(_ policy: TimingPolicy, session: Session? = nil, _ body: () 
 /// stretch of time, and so do their ratios. Each body is warmed up and
 /// batched as in ``measure(_:_:)``; then every round times one repetition of
 /// each body, in forward order on even rounds and backward on odd ones. With
-/// more than one body (or a quiet check), each timed repetition follows
+/// more than one body (or a quiet check, or a session), each timed repetition follows
 /// untimed calls of the same body for the warm-up time (at least one), so it
 /// starts from the caches of back-to-back calls rather than from what the other bodies left there (a
 /// dense product streams 64 MiB between two BSR calls: 8x8 BSR at M = K = 4096
@@ -125,9 +125,10 @@ public func measure(_ policy: TimingPolicy, session: Session? = nil, _ body: () 
 public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], sessions: [Session?] = [],
                                quiet: QuietGate? = nil) -> [Measurement] {
     guard !bodies.isEmpty else { return [] }
+    func hasSession(_ i: Int) -> Bool { i < sessions.count && sessions[i] != nil }
     /// Body i's calls of one round, inside its session if it has one.
     func inSession(_ i: Int, _ calls: () -> Void) {
-        if i < sessions.count, let session = sessions[i] { session(calls) } else { calls() }
+        if hasSession(i), let session = sessions[i] { session(calls) } else { calls() }
     }
     /// Untimed calls for at least the warm-up time (at least one); seconds per call.
     func warm(_ body: () -> Void) -> Double {
@@ -171,8 +172,9 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], s
             // (a retimed round keeps the dropped one's order: kept rounds alternate)
             let i = round % 2 == 0 ? step : bodies.count - 1 - step
             inSession(i) {
-                // (with a quiet check, a single body re-warms too: the check reads 128 KiB)
-                if bodies.count > 1 || quiet != nil { _ = warm(bodies[i]) }
+                // (with a quiet check, a single body re-warms too: the check reads 128 KiB;
+                // and in a new session: its workers start with its first calls)
+                if bodies.count > 1 || quiet != nil || hasSession(i) { _ = warm(bodies[i]) }
                 let t0 = monotonicNanoseconds()
                 for _ in 0..<calls[i] { bodies[i]() }
                 timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))

@@ -196,6 +196,12 @@ import CKernels
         #expect(violations.isEmpty, "\(violations)")
         #expect(ms.allSatisfy { $0.perCall.count == 3 })
         #expect(sessionsOpened == [4, 4])  // calibration, then one per round
+        // A single body with a session warms up inside each round's session before it is timed.
+        nonisolated(unsafe) var callsPerSession: [Int] = []
+        _ = measureInterleaved(policy, [{ callsPerSession[callsPerSession.count - 1] += 1 }],
+                               sessions: [{ callsPerSession.append(0); $0() }])
+        // (the first session calibrates: one warm-up call)
+        #expect(callsPerSession == [1, 2, 2, 2], "a warm-up call, then the timed one, in each round's session")
         // measure() runs everything inside its session, once.
         var entered = 0
         _ = measure(policy, session: { entered += 1; $0() }) {}
