@@ -170,7 +170,7 @@ public final class WorkerTeam: @unchecked Sendable {
             if g != seen { return g }
             kb_spin_pause()
             polls += 1
-            // (the clock every 64 polls: a read costs about as much as a pause)
+            // (the clock only every 64 polls, to keep a poll short)
             if polls & 63 == 0 && monotonicNanoseconds() >= deadline { break }
         }
         pthread_mutex_lock(lock)
