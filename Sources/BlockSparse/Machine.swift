@@ -67,12 +67,15 @@ public struct MachinePeak: Sendable, Codable, Equatable {
     }
 
     /// Runs the probes (about a second).
-    public static func measure(threads: Int = Topology.detect().cpuCount) -> MachinePeak {
+    public static func measure(threads: Int = Topology.detect().cpuCount,
+                               spinWindow: Double = WorkerTeam.defaultSpinWindow) -> MachinePeak {
         let threads = max(1, threads)
         let oneSamples = fmaGFLOPS(threads: 1)
         let (one, all) = peaks(oneCore: oneSamples, allCores: threads == 1 ? oneSamples : fmaGFLOPS(threads: threads),
                                threads: threads)
-        let costs = ThreadingRuntime.allCases.map { ($0.rawValue, ForkJoinCost.measure($0, threads: threads)) }
+        let costs = ThreadingRuntime.allCases.map {
+            ($0.rawValue, ForkJoinCost.measure($0, threads: threads, spinWindow: spinWindow))
+        }
         let forkJoin = Dictionary(uniqueKeysWithValues: costs)
         return MachinePeak(gflopsOneCore: one, gflopsAllCores: all, threads: threads, triadGBps: triad(threads: threads),
                            dispatchOverhead: forkJoin[ThreadingRuntime.dispatch.rawValue]!.beyondIdeal,
@@ -155,12 +158,13 @@ public struct ForkJoinCost: Sendable, Codable, Equatable {
     }
 
     /// Measures `runtime` on `threads` threads: for `team`, every product of
-    /// one session, as a case's repetitions run; for `dispatch`, one
-    /// concurrentPerform each.
-    public static func measure(_ runtime: ThreadingRuntime, threads: Int) -> ForkJoinCost {
+    /// one session with workers that poll for `spinWindow` seconds, as a
+    /// case's repetitions run; for `dispatch`, one concurrentPerform each.
+    public static func measure(_ runtime: ThreadingRuntime, threads: Int,
+                               spinWindow: Double = WorkerTeam.defaultSpinWindow) -> ForkJoinCost {
         switch runtime {
         case .team:
-            return WorkerTeam.withTeam(threads: threads) { team in
+            return WorkerTeam.withTeam(threads: threads, spinWindow: spinWindow) { team in
                 measure(threads: threads) { team.run(tasks: threads, $0) }
             }
         case .dispatch:
@@ -209,9 +213,10 @@ public struct ForkJoinCost: Sendable, Codable, Equatable {
     /// Speedup over one thread of a product of one task of `work` seconds
     /// of FMA chains per thread (the FMA probe, its length calibrated on one
     /// thread first): the one-thread time of all the tasks over the product's
-    /// time, medians of `rounds` samples each. The samples alternate in
-    /// blocks of 20, each block of products in a session of its own after 5
-    /// untimed ones, so no team worker spins while the one-thread work is timed.
+    /// time, medians of `rounds` samples each. Each round times the tasks on
+    /// one thread, then a product after two untimed ones (for `team`, all
+    /// three in a session of the round's own, so no worker spins while the
+    /// one-thread work is timed).
     public static func speedup(_ runtime: ThreadingRuntime, threads: Int, work: Double, rounds: Int = 200) -> Double {
         let sinks = UnsafeMutablePointer<Float>.allocate(capacity: max(1, threads))
         defer { sinks.deallocate() }
@@ -224,23 +229,26 @@ public struct ForkJoinCost: Sendable, Codable, Equatable {
         }.min()!
         let iterations = max(1, Int64(work / perIteration))
         let task: @Sendable (Int) -> Void = { i in _ = kb_fma_probe(iterations, sink + i) }
-        var serial: [Double] = [], parallel: [Double] = []
         func timed(_ body: () -> Void) -> Double {
             let t0 = monotonicNanoseconds()
             body()
             return Double(monotonicNanoseconds() - t0) * 1e-9
         }
-        for _ in 0..<max(1, rounds / 20) {
-            for _ in 0..<20 { serial.append(timed { for i in 0..<threads { task(i) } }) }
+        func warmedProduct(_ product: () -> Void) -> Double {
+            product()
+            product()
+            return timed(product)
+        }
+        var serial: [Double] = [], parallel: [Double] = []
+        for _ in 0..<max(1, rounds) {
+            serial.append(timed { for i in 0..<threads { task(i) } })
             switch runtime {
             case .team:
-                WorkerTeam.withTeam(threads: threads) { team in
-                    for _ in 0..<5 { team.run(tasks: threads, task) }
-                    for _ in 0..<20 { parallel.append(timed { team.run(tasks: threads, task) }) }
-                }
+                parallel.append(WorkerTeam.withTeam(threads: threads) { team in
+                    warmedProduct { team.run(tasks: threads, task) }
+                })
             case .dispatch:
-                for _ in 0..<5 { DispatchQueue.concurrentPerform(iterations: threads, execute: task) }
-                for _ in 0..<20 { parallel.append(timed { DispatchQueue.concurrentPerform(iterations: threads, execute: task) }) }
+                parallel.append(warmedProduct { DispatchQueue.concurrentPerform(iterations: threads, execute: task) })
             }
         }
         return Summary(serial).median / Summary(parallel).median

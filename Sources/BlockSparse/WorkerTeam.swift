@@ -29,7 +29,7 @@ public enum ThreadingRuntime: String, CaseIterable, Sendable, Codable {
 public final class WorkerTeam: @unchecked Sendable {
     /// Threads of the team, the publishing thread included.
     public let threads: Int
-    /// Nanoseconds a worker polls for the next product before it sleeps.
+    /// Nanoseconds a worker polls for the next product before it sleeps (0: it sleeps at once).
     let spinWindowNanoseconds: UInt64
 
     /// Products published so far; a change tells waiting workers to look.
@@ -54,11 +54,14 @@ public final class WorkerTeam: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
 
-    /// The default spin window: 200 us. On the 2-core Zen 4 VM a product's
-    /// workers were back within 2 us of the previous product in a timed loop,
-    /// and a worker woken from its condition variable started 30-80 us late;
-    /// 200 us covers the gap between a case's repetitions (the timer reads)
-    /// and costs at most that much of a core after the session's last product.
+    /// The default spin window: 200 us. Inside a session products follow
+    /// each other within microseconds, so a window of a few microseconds
+    /// keeps a worker polling between them; with none, every product wakes
+    /// its workers from the condition variable (`kernelbench peak
+    /// --spin-window 0` on the 2-core VM: 7.4-10.0 us beyond 2 x 20 us of
+    /// work against 0.9-1.05 us with 200 us, three runs each). 200 us also
+    /// covers a caller's short work between products, and costs nothing after
+    /// a session: its end stops the workers at once.
     public static let defaultSpinWindow = 200e-6
 
     private init(threads: Int, spinWindow: Double) {
@@ -164,7 +167,7 @@ public final class WorkerTeam: @unchecked Sendable {
     private func waitForProduct(after seen: UInt64) -> UInt64? {
         let deadline = monotonicNanoseconds() &+ spinWindowNanoseconds
         var polls = 0
-        while true {
+        while spinWindowNanoseconds > 0 {
             if stopping.load(ordering: .sequentiallyConsistent) { return nil }
             let g = generation.load(ordering: .sequentiallyConsistent)
             if g != seen { return g }

@@ -93,6 +93,9 @@ struct Peak: ParsableCommand {
     @Option(help: "Threads for the all-core figures, 1 to 4096 (default: the CPUs this process may use; more than those shares cores, with a warning, and takes longer without measuring more).")
     var threads: Int?
 
+    @Option(name: .customLong("spin-window"), help: "Microseconds an idle team worker polls for the next product before it sleeps, for the team's fork/join figures (0 to 100000; 0: every product wakes its workers).")
+    var spinWindow: Double = WorkerTeam.defaultSpinWindow * 1e6
+
     @Option(help: "Also time products of one task of this many microseconds of FMA work per thread (comma-separated, e.g. 10,20,100) on each threading runtime, and print their speedup over one thread.")
     var work: String?
 
@@ -103,6 +106,9 @@ struct Peak: ParsableCommand {
         if let t = threads, t < 1 || t > 4096 { throw ValidationError("--threads must be between 1 and 4096 (got \(t))") }
         _ = try workSizes()
         if json && work != nil { throw ValidationError("--work prints a table: use it without --json") }
+        if !(spinWindow >= 0 && spinWindow <= 100_000) {
+            throw ValidationError("--spin-window must be between 0 and 100000 microseconds (got \(spinWindow))")
+        }
     }
 
     /// --work in seconds.
@@ -122,7 +128,7 @@ struct Peak: ParsableCommand {
         if let threads {
             warnIfOversubscribed([threads], cpus: cpus, option: "--threads", hint: "leave it out for all of them")
         }
-        let peak = MachinePeak.measure(threads: threads ?? cpus)
+        let peak = MachinePeak.measure(threads: threads ?? cpus, spinWindow: spinWindow * 1e-6)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

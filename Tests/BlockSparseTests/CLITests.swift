@@ -18,6 +18,29 @@ import Testing
         #expect(!r.err.contains("Fatal error") && !r.err.contains("Stack dump"), "\(args): \(r.err)")
     }
 
+    @Test func threadingOptionsAreChecked() throws {
+        try expectUsageError(["run", "--runtime", "team,openmp"], "--runtime: 'openmp' is not team or dispatch")
+        try expectUsageError(["run", "--spin-window=-1"], "--spin-window must be between 0 and 100000 microseconds")
+        try expectUsageError(["peak", "--spin-window", "1e9"], "--spin-window must be between 0 and 100000 microseconds")
+        try expectUsageError(["peak", "--work", "20,,100"], "--work: '' is not a task length")
+        try expectUsageError(["peak", "--work", "0.5"], "--work: '0.5' is not a task length between 1 and 100000 microseconds")
+        try expectUsageError(["peak", "--json", "--work", "20"], "--work prints a table: use it without --json")
+        // The team and dispatch runtimes side by side, on two threads, each verified.
+        let r = try run(["run", "--shape", "128x128", "--blocks", "4", "--sparsities", "0.5", "--n", "16",
+                         "--threads", "2", "--formats", "bsr,csr", "--runtime", "team,dispatch", "--spin-window", "50",
+                         "--repetitions", "2", "--min-time", "0", "--output", "rt.json"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.err.contains("kernelbench: fork/join team: ") && r.err.contains("; dispatch: "), "\(r.err)")
+        let medians = try BenchmarkReport.load(path: dir + "/rt.json").aggregates("median")
+        #expect(Set(medians.map(\.run_name)) == ["bsr/128x128/b4x4/s50/n16/threads:2", "bsr/128x128/b4x4/s50/n16/threads:2/dispatch",
+                                                  "csr/128x128/b4x4/s50/n16/threads:2", "csr/128x128/b4x4/s50/n16/threads:2/dispatch"])
+        #expect(medians.allSatisfy { $0.verified && ($0.partition.hasSuffix("team") || $0.partition.hasSuffix("dispatch")
+                                                     || $0.partition.hasPrefix("serial")) }, "\(medians.map(\.partition))")
+        let peak = try run(["peak", "--work", "20"])
+        #expect(peak.code == 0 && peak.out.contains("Fork/join, team:") && peak.out.contains("Fork/join, dispatch:")
+                && peak.out.contains("Speedup over one thread"), "\(peak.out)")
+    }
+
     @Test func helpTeaches() throws {
         let r = try run(["--help"])
         #expect(r.code == 0)
