@@ -32,7 +32,7 @@ def fmt(x, unit="x"):
 
 
 def main(paths):
-    tables = {}  # case (without the thread suffix) -> rows
+    tables = {}  # case name (distribution) -> rows
     for path in paths:
         cases, run_probe = medians(path)
         for name, e in cases.items():
@@ -44,8 +44,8 @@ def main(paths):
                 continue
             dispatch = cases.get(name + "/dispatch")
             probe = (e.get("partition_profile") or {}).get("probe_scaling")
-            tables.setdefault(name, []).append((
-                path.split("/")[-1], one["real_time"] / 1e3, one["real_time"] / e["real_time"],
+            tables.setdefault(f"{name} ({e['distribution']})", []).append((
+                "/".join(path.split("/")[-2:]), one["real_time"] / 1e3, one["real_time"] / e["real_time"],
                 one["real_time"] / dispatch["real_time"] if dispatch else None,
                 dispatch["real_time"] / e["real_time"] if dispatch else None,
                 probe, run_probe, e["partition"], dispatch["partition"] if dispatch else "-"))
