@@ -435,7 +435,8 @@ public final class SuiteRunner {
         let result: () -> DenseMatrix
         switch c.format {
         case .dense:
-            kernelName = "dense_f32_gemm__openblas"
+            // What a user would call: sgemv for one column of B, sgemm otherwise.
+            kernelName = DenseBaseline.routine(n: n).kernelName
             partition = "openblas \(c.threads) thread\(c.threads == 1 ? "" : "s")"
             let dense = group.dense!, threads = c.threads
             nonisolated(unsafe) var out = try DenseMatrix(zeros: m, n)

@@ -56,7 +56,9 @@ struct Run: ParsableCommand {
         discussion: """
             With no options this runs the default suite: a 4096x4096 layer and LeNet-300-100's layers \
             (300x784, 100x300) x block sizes 1 (unstructured, CSR), 2, 4, 8, 16, 32 x sparsity 50/70/90/95% \
-            x N 1 and 64 x threads 1 and all. Options replace one axis of the chosen suite.
+            x N 1 and 64 x threads 1 and all. Options replace one axis of the chosen suite. \
+            Dense is what a user would call, OpenBLAS on the same threads: cblas_sgemv at N = 1 \
+            (kernel dense_f32_gemv__openblas), cblas_sgemm otherwise (dense_f32_gemm__openblas).
 
             Each case is verified against the Swift reference (a mismatch fails the case and the exit code), \
             then warmed up and repeated until both --repetitions and --min-time are met. The cases that \

@@ -82,7 +82,12 @@ import Testing
             #expect(e.effective_gflops >= e.useful_gflops * 0.999)
             if e.format != "dense" { #expect(e.speedup_vs_dense != nil, "\(e.name)") }
             if e.format == "bsr" { #expect(e.speedup_vs_csr != nil, "\(e.name)") }
+            // Dense is what a user would call: sgemv for one column of B, at every thread count.
+            if e.format == "dense" {
+                #expect(e.kernel == (e.n == 1 ? "dense_f32_gemv__openblas" : "dense_f32_gemm__openblas"), "\(e.name)")
+            }
         }
+        #expect(Set(medians.filter { $0.format == "dense" && $0.n == 1 }.map(\.threads)) == [1, 2])
         let iterations = runner.report.benchmarks.filter { $0.run_type == "iteration" }
         #expect(iterations.count >= 3 * cases.count)
         // The JSON round-trips through the schema.
