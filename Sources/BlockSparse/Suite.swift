@@ -44,10 +44,15 @@ public struct SuiteConfig: Sendable {
     /// strategy (names of non-balanced runs end in `/equal-rows`).
     public var strategies: [PartitionStrategy]
     public var bPlacement: BPlacement?
+    /// After the grid, search the break-even sparsity of every generated
+    /// matrix, sparse format and block shape, N and thread count of the plan
+    /// (``SuiteRunner/breakEvenTargets(_:)``); nil: no search.
+    public var breakEven: BreakEvenSearch?
 
     public init(sources: [MatrixSource], blocks: [BlockShape], sparsities: [Double], ns: [Int], threads: [Int],
                 formats: [CaseFormat] = CaseFormat.allCases, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
-                filter: String? = nil, strategies: [PartitionStrategy] = [.balanced], bPlacement: BPlacement? = nil) {
+                filter: String? = nil, strategies: [PartitionStrategy] = [.balanced], bPlacement: BPlacement? = nil,
+                breakEven: BreakEvenSearch? = nil) {
         self.sources = sources
         self.blocks = blocks
         self.sparsities = sparsities
@@ -59,6 +64,7 @@ public struct SuiteConfig: Sendable {
         self.filter = filter
         self.strategies = strategies
         self.bPlacement = bPlacement
+        self.breakEven = breakEven
     }
 
     /// Name of a case: stable across kernel changes, so runs can be compared.
@@ -123,6 +129,8 @@ public final class SuiteRunner {
     public var onProgress: ((SuiteProgress) -> Void)?
     /// Called after each case with the report so far (write it out here).
     public var onCaseFinished: ((BenchmarkReport, BenchmarkEntry) throws -> Void)?
+    /// Called after each break-even search with the report so far (its `break_even` section holds the result).
+    public var onBreakEvenFinished: ((BenchmarkReport, BreakEvenResult) throws -> Void)?
     /// Called for one-line notices (fill-in, serial fallback, placement).
     public var onNotice: ((String) -> Void)?
     /// Asked before every round of a comparison set and after every timed
@@ -138,6 +146,9 @@ public final class SuiteRunner {
     var corruptResultForTesting = false
     /// The names of the cases timed in each run of interleaved rounds, in order.
     private(set) var timedTogether: [[String]] = []
+    /// Break-even searches: dense (kernel, median seconds; nil when it did not
+    /// verify) per source, N and thread count, measured once.
+    var searchDense: [String: (kernel: String, seconds: Double?)] = [:]
 
     public init(config: SuiteConfig, context: MachineContext, peak: MachinePeak?) {
         self.config = config
@@ -249,14 +260,16 @@ public final class SuiteRunner {
     /// threaded call, and two threads of other work then ran 10-50% slower.
     public func run(_ cases: [PlannedCase]) throws {
         let start = monotonicNanoseconds()
-        let totalWeight = cases.reduce(0) { $0 + $1.weight }
+        let searches = breakEvenTargets(cases)
+        let total = cases.count + searches.count
+        let totalWeight = cases.reduce(0) { $0 + $1.weight } + searches.reduce(0) { $0 + $1.weight }
         var doneWeight = 0.0
         var groupCache: (key: String, group: MatrixGroup)?
         var referenceCache: (key: String, b: DenseMatrix, reference: Reference)?
         func progress(_ done: Int, _ current: String) {
             let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
             let eta = doneWeight > 0 ? elapsed * (totalWeight - doneWeight) / doneWeight : nil
-            onProgress?(SuiteProgress(done: done, total: cases.count, elapsed: elapsed, eta: eta, current: current))
+            onProgress?(SuiteProgress(done: done, total: total, elapsed: elapsed, eta: eta, current: current))
         }
         var first = 0
         while first < cases.count {
@@ -306,12 +319,24 @@ public final class SuiteRunner {
             }
             first = end
         }
+        if let search = config.breakEven, !searches.isEmpty {
+            groupCache = nil
+            referenceCache = nil
+            if report.break_even == nil { report.break_even = [] }
+            for (i, target) in searches.enumerated() {
+                progress(cases.count + i, "break-even search: " + target.name)
+                let result = try searchBreakEven(target, search: search)
+                report.break_even!.append(result)
+                try onBreakEvenFinished?(report, result)
+                doneWeight += target.weight
+            }
+        }
         let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
-        onProgress?(SuiteProgress(done: cases.count, total: cases.count, elapsed: elapsed, eta: 0, current: ""))
+        onProgress?(SuiteProgress(done: total, total: total, elapsed: elapsed, eta: 0, current: ""))
     }
 
     /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
-    private func timeTogether(_ bodies: [() -> Void]) -> [Measurement] {
+    func timeTogether(_ bodies: [() -> Void]) -> [Measurement] {
         let ms = measureInterleaved(config.timing, bodies, quiet: quietGate)
         if let dropped = ms.first?.retimedRounds {
             retimed.timedSets += 1
@@ -376,7 +401,8 @@ public final class SuiteRunner {
         let fillRatio: Double?
     }
 
-    private func makeGroup(_ c: PlannedCase) throws -> MatrixGroup {
+    /// - Parameter withDense: build the dense form (default: when the suite runs dense).
+    func makeGroup(_ c: PlannedCase, withDense: Bool? = nil) throws -> MatrixGroup {
         let source = config.sources[c.source]
         let bsr: BSRMatrix
         let fill: Double?
@@ -405,7 +431,7 @@ public final class SuiteRunner {
             }
         }
         let csr = CSRMatrix(bsr: bsr)
-        let dense = config.formats.contains(.dense) ? DenseMatrix(bsr: bsr) : nil
+        let dense = (withDense ?? config.formats.contains(.dense)) ? DenseMatrix(bsr: bsr) : nil
         return MatrixGroup(bsr: bsr, csr: csr, dense: dense, distribution: distribution, fillRatio: fill)
     }
 
@@ -424,7 +450,7 @@ public final class SuiteRunner {
 
     /// Builds the operands and driver of a case and verifies one product
     /// against the reference; a failure is recorded and the case gets no call.
-    private func prepareCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> PreparedCase {
+    func prepareCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> PreparedCase {
         let a = group.bsr
         let m = a.rows, k = a.cols, n = c.n
         var kernelName: String
