@@ -223,6 +223,9 @@ public struct BreakEvenResult: Codable, Sendable, Equatable {
     /// The dense baseline's kernel and median seconds (measured once per matrix, N and thread count).
     public var dense_kernel: String
     public var dense_seconds: Double
+    /// How many dense medians `dense_seconds` is the median of: the run's grid
+    /// has one per sparsity and block shape; 1 when the search timed dense itself.
+    public var dense_measurements: Int
     /// Every probe, in the order measured.
     public var points: [BreakEvenPoint]
 
@@ -292,7 +295,7 @@ extension SuiteRunner {
         c.weight
     }
 
-    /// Runs one search: dense timed once per source, N and thread count, then
+    /// Runs one search: dense from the grid (or timed once per source, N and thread count), then
     /// every probe built, verified and timed through ``prepareCase(_:group:b:reference:)``
     /// and ``timeTogether(_:)`` like the grid's cases. One-line notices
     /// (unreachable sparsities, serial fallbacks) are not repeated for probes.
@@ -313,9 +316,21 @@ extension SuiteRunner {
             return (group, b, try Reference(group.bsr, b))
         }
 
-        // Dense, once per source, N and thread count.
+        // Dense does not depend on the sparsity: the median of the grid's dense
+        // medians for this source, N and thread count (each timed in its own
+        // comparison set, so one disturbed set does not move it), else timed
+        // once here for all the searches that need it.
         let denseKey = "\(t.source)/\(t.n)/\(t.threads)"
-        if searchDense[denseKey] == nil {
+        let gridDense = report.aggregates("median").filter {
+            $0.format == CaseFormat.dense.rawValue && $0.matrix == source.label && $0.n == t.n && $0.threads == t.threads
+                && $0.error_occurred != true && $0.real_time > 0
+        }
+        if !gridDense.isEmpty {
+            let times = gridDense.map { $0.real_time * 1e-9 }.sorted()
+            let mid = times.count / 2
+            let median = times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+            searchDense[denseKey] = (gridDense[0].kernel, median, gridDense.count)
+        } else if searchDense[denseKey] == nil {
             let c = planned(.dense, t.block, Self.denseProbeSparsity)
             let (group, b, reference) = try operands(c, dense: true)
             let p = try prepareCase(c, group: group, b: b, reference: reference)
@@ -330,9 +345,9 @@ extension SuiteRunner {
                     seconds = timeTogether([call])[0].summary.median
                 }
             }
-            searchDense[denseKey] = (p.base.kernel, seconds)
+            searchDense[denseKey] = (p.base.kernel, seconds, 1)
         }
-        let (denseKernel, denseSeconds) = searchDense[denseKey]!
+        let (denseKernel, denseSeconds, denseCount) = searchDense[denseKey]!
 
         // Start near the crossing the grid's medians point to.
         let ratios = report.aggregates("median").filter {
@@ -368,7 +383,7 @@ extension SuiteRunner {
             format: t.format.rawValue, block_rows: t.block.rows, block_cols: t.block.cols, n: t.n, threads: t.threads,
             outcome: .undecided, sparsity: nil, slower_at: nil, faster_at: nil, tolerance: search.tolerance,
             lowest: search.lowest, highest: search.highest, estimate: estimate, dense_kernel: denseKernel,
-            dense_seconds: denseSeconds ?? 0, points: points)
+            dense_seconds: denseSeconds ?? 0, dense_measurements: denseCount, points: points)
         switch found.outcome {
         case let .crosses(at, lo, hi): (result.outcome, result.sparsity, result.slower_at, result.faster_at) = (.crosses, at, lo, hi)
         case let .always(from): (result.outcome, result.faster_at) = (.always, from)

@@ -146,9 +146,9 @@ public final class SuiteRunner {
     var corruptResultForTesting = false
     /// The names of the cases timed in each run of interleaved rounds, in order.
     private(set) var timedTogether: [[String]] = []
-    /// Break-even searches: dense (kernel, median seconds; nil when it did not
-    /// verify) per source, N and thread count, measured once.
-    var searchDense: [String: (kernel: String, seconds: Double?)] = [:]
+    /// Break-even searches: dense (kernel, median seconds, nil when it did not
+    /// verify; how many medians it is the median of) per source, N and thread count.
+    var searchDense: [String: (kernel: String, seconds: Double?, measurements: Int)] = [:]
 
     public init(config: SuiteConfig, context: MachineContext, peak: MachinePeak?) {
         self.config = config

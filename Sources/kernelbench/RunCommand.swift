@@ -138,6 +138,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Overwrite existing result files.")
     var force = false
 
+    @Flag(inversion: .prefixedNo, help: "After the grid, find by measurement the block sparsity at which BSR (and CSR on the unstructured 1x1 matrix) takes as long as dense, to within ±2 points, for every generated matrix, block shape, N and thread count: dense timed once, the sparsity bisected over 0-99% (starting from a fit over the grid), every probed matrix verified first; 'never' / 'always' at the ends. On by default for the default suite with no axis options; off otherwise. Results: the break_even section of the JSON, and tables in the summary, Markdown and HTML.")
+    var breakEven: Bool?
+
     @Flag(inversion: .prefixedNo, help: "Before and after every timed repetition of a comparison set, check with a 70 us load probe (a 128 KiB buffer in L2) that the core is not shared with another workload; a round with a check more than 5% below the probe's best is dropped and timed again, after waiting up to 3 s per set for the check to pass (at most max(3, --repetitions) rounds dropped per set). On shared VMs such stretches slow every kernel by 20-45%. Results record retimed_rounds per case.")
     var quietCheck = true
 
@@ -148,6 +151,15 @@ struct Run: ParsableCommand {
         if tensor != nil && safetensors == nil { throw ValidationError("--tensor needs --safetensors FILE") }
         if let p = pruneTo, !(p >= 0 && p <= 1) { throw ValidationError("--prune-to must be in [0, 1] (got \(p))") }
         if pruneTo != nil && safetensors == nil { throw ValidationError("--prune-to applies to --safetensors weights") }
+        if breakEven == true && (!matrix.isEmpty || safetensors != nil) && shapes.isEmpty {
+            throw ValidationError("--break-even searches generated matrices (--shape): --matrix and --safetensors inputs have a fixed sparsity")
+        }
+    }
+
+    /// The default suite as `make run` runs it: no option that changes its axes.
+    var isPlainDefaultSuite: Bool {
+        suite == .default && shapes.isEmpty && blocks == nil && sparsities == nil && n == nil && threads == nil
+            && matrix.isEmpty && safetensors == nil && filter == nil
     }
 
     func run() throws {
@@ -181,10 +193,9 @@ struct Run: ParsableCommand {
         measured.onNotice = { progress.notice($0) }
         // Results are rewritten atomically at most every 2 s (rewriting all of
         // them after every case grows quadratically with the sweep), at the
-        // end, and — on Ctrl-C — as soon as the case in flight finishes.
+        // end, and — on Ctrl-C — as soon as the case (or break-even search) in flight finishes.
         var lastWrite = monotonicNanoseconds()
-        measured.onCaseFinished = { report, entry in
-            progress.finished(entry)
+        func saved(_ report: BenchmarkReport) throws {
             if interruptRequested.value {
                 try writeResults(report, paths)
                 progress.close()
@@ -196,8 +207,15 @@ struct Run: ParsableCommand {
                 lastWrite = monotonicNanoseconds()
             }
         }
+        measured.onBreakEvenFinished = { report, _ in try saved(report) }
+        measured.onCaseFinished = { report, entry in
+            progress.finished(entry)
+            try saved(report)
+        }
         installInterruptHandler()
-        note("kernelbench: \(cases.count) cases; results go to \(paths.json)")
+        let searches = measured.breakEvenTargets(cases).count
+        note("kernelbench: \(cases.count) cases" + (searches > 0 ? " and \(searches) break-even searches" : "")
+             + "; results go to \(paths.json)")
         try measured.run(cases)
         progress.close()
         let retimed = measured.retimed
@@ -301,9 +319,13 @@ struct Run: ParsableCommand {
         var timing = suite.timing
         if let repetitions { timing.minRepetitions = repetitions }
         if let minTime { timing.minTime = minTime }
+        let search = breakEven ?? (isPlainDefaultSuite && formatList.contains(.dense))
+        if breakEven == true && !formatList.contains(.dense) {
+            throw ValidationError("--break-even compares with dense: add dense to --formats")
+        }
         return SuiteConfig(sources: sources, blocks: blockList, sparsities: sparsityList, ns: nList, threads: threadList,
                            formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try strategyList(),
-                           bPlacement: bPlacement)
+                           bPlacement: bPlacement, breakEven: search ? BreakEvenSearch() : nil)
     }
 
     func blockList() throws -> [BlockShape] {
@@ -434,10 +456,25 @@ struct Run: ParsableCommand {
                 lines.append(line)
             }
         }
+        if let measuredEvens = report.break_even, !measuredEvens.isEmpty {
+            lines.append("")
+            lines.append("Break-even block sparsity against dense (sgemv at N=1, sgemm otherwise), measured to +-2 points:")
+            for t in ReportRenderer.breakEvenTables(measuredEvens) {
+                let width = 16
+                lines.append("  \(t.source)")
+                lines.append("    " + "format".padding(toLength: 10, withPad: " ", startingAt: 0)
+                             + t.columns.map { "N=\($0.n) t=\($0.threads)".leftPadded(to: width) }.joined())
+                for row in t.rows {
+                    lines.append("    " + row.subject.padding(toLength: 10, withPad: " ", startingAt: 0)
+                                 + row.cells.map { $0.leftPadded(to: width) }.joined())
+                }
+            }
+            return lines.joined(separator: "\n")
+        }
         let breakEvens = ReportRenderer.breakEvens(report)
         if !breakEvens.isEmpty {
             lines.append("")
-            lines.append("Break-even against dense on this machine (interpolated between the measured sparsities):")
+            lines.append("Break-even against dense on this machine (interpolated between the measured sparsities; run --break-even to measure it):")
             var lastSetting = ""
             for b in breakEvens {
                 if b.setting != lastSetting {

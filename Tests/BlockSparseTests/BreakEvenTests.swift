@@ -158,8 +158,20 @@ import Testing
             case .unverified: Issue.record("\(r)")
             }
         }
-        // Dense is measured once per N and thread count, not once per search.
+        // Dense is the grid's: the median of its dense medians (2 block shapes x 2 sparsities).
+        #expect(results.allSatisfy { $0.dense_measurements == 4 })
         #expect(runner.searchDense.count == 4)
+    }
+
+    @Test func withoutDenseInTheGridDenseIsTimedOncePerSetting() throws {
+        var c = config()
+        c.filter = "^(bsr|csr)/"  // the grid runs no dense case
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        try runner.run(try runner.plan())
+        let results = try #require(runner.report.break_even)
+        #expect(results.count == 8 && results.allSatisfy { $0.dense_measurements == 1 && $0.dense_seconds > 0 })
+        #expect(runner.searchDense.count == 4)  // once per N and thread count, not once per search
+        #expect(runner.failures.isEmpty)
     }
 
     @Test func aProbeThatFailsVerificationIsRecorded() throws {
@@ -183,7 +195,7 @@ import Testing
                                      block_rows: 8, block_cols: 8, n: 64, threads: 1, outcome: .crosses, sparsity: 0.32,
                                      slower_at: 0.31, faster_at: 0.33, tolerance: 0.02, lowest: 0, highest: 0.99,
                                      estimate: 0.3, dense_kernel: "dense_f32_gemm__openblas", dense_seconds: 9e-4,
-                                     points: [point])
+                                     dense_measurements: 24, points: [point])
         report.break_even = [result]
         let data = try report.jsonData()
         let decoded = try JSONDecoder().decode(BenchmarkReport.self, from: data)
@@ -201,5 +213,54 @@ import Testing
         // And a report without a search writes no section.
         report.break_even = nil
         #expect(!String(decoding: try report.jsonData(), as: UTF8.self).contains("break_even"))
+    }
+}
+
+@Suite struct BreakEvenReportTests {
+    /// The synthetic report with measured break-evens: CSR and 8x8 on two settings, every outcome.
+    func report() -> BenchmarkReport {
+        var r = syntheticReport(unverifiedKernel: false)
+        func result(_ format: String, _ b: Int, n: Int, threads: Int, _ outcome: BreakEvenOutcome, _ s: Double?) -> BreakEvenResult {
+            BreakEvenResult(matrix: "4096x4096", distribution: "uniform", m: 4096, k: 4096, format: format, block_rows: b,
+                            block_cols: b, n: n, threads: threads, outcome: outcome, sparsity: s,
+                            slower_at: s.map { $0 - 0.015 }, faster_at: s.map { $0 + 0.015 }, tolerance: 0.02, lowest: 0,
+                            highest: 0.99, estimate: nil, dense_kernel: "dense_f32_gemm__openblas", dense_seconds: 1e-3,
+                            dense_measurements: 4,
+                            points: [BreakEvenPoint(sparsity: 0.5, achieved_sparsity: 0.5, seconds: 1e-3, speedup_vs_dense: 1,
+                                                    kernel: "k", verified: true, max_rel_error: 0)])
+        }
+        r.break_even = [result("csr", 1, n: 64, threads: 1, .crosses, 0.915), result("bsr", 8, n: 64, threads: 1, .crosses, 0.314),
+                        result("bsr", 4, n: 64, threads: 1, .never, nil), result("csr", 1, n: 64, threads: 2, .unverified, nil),
+                        result("bsr", 8, n: 64, threads: 2, .always, nil), result("bsr", 4, n: 64, threads: 2, .crosses, 0.6)]
+        return r
+    }
+
+    @Test func tablesHaveARowPerFormatAndAColumnPerSetting() throws {
+        let tables = ReportRenderer.breakEvenTables(try #require(report().break_even))
+        #expect(tables.count == 1)
+        let t = try #require(tables.first)
+        #expect(t.columns.map(\.threads) == [1, 2] && t.columns.allSatisfy { $0.n == 64 })
+        #expect(t.rows.map(\.subject) == ["CSR", "4x4 BSR", "8x8 BSR"])
+        #expect(t.rows[0].cells == ["92%", "FAILED verification"])
+        #expect(t.rows[1].cells == ["never (≤ 99%)", "60%"])
+        #expect(t.rows[2].cells == ["31%", "always (≥ 0%)"])
+    }
+
+    @Test func markdownAndHTMLShowTheMeasuredTableInsteadOfSentences() throws {
+        let r = report()
+        let md = ReportRenderer.markdown(r)
+        #expect(md.contains("Measured, not interpolated"))
+        #expect(md.contains("| format | N = 64, 1 thread | N = 64, 2 threads |"))
+        #expect(md.contains("| 8x8 BSR | 31% | always (≥ 0%) |"))
+        #expect(!md.contains("beats dense from"))
+        let html = ReportRenderer.html(r)
+        #expect(html.contains("<table class=\"breakeven\">") && html.contains("chart-breakeven"))
+        #expect(html.contains(">never (≤ 99%)</td>") && html.contains("class=\"num fail\""))
+        #expect(!html.contains("beats dense from"))
+        // Without the section (an older file, or --no-break-even) the grid's sentences remain, said to be interpolated.
+        var old = r
+        old.break_even = nil
+        #expect(ReportRenderer.markdown(old).contains("No break-even search in this run"))
+        #expect(ReportRenderer.markdown(old).contains("beats dense from"))
     }
 }

@@ -91,6 +91,17 @@ import Testing
         #expect(again.code == 2 && again.err.contains("--force"), "\(again.err)")
         #expect(try run(args + ["--force", "--no-quiet-check"]).code == 0)
         #expect(try BenchmarkReport.load(path: dir + "/out/r.json").aggregates("median").allSatisfy { $0.retimed_rounds == nil })
+        // A custom sweep searches no break-even unless asked; asked, it writes the section and the summary's table.
+        #expect(report.break_even == nil && !r.out.contains("measured to +-2 points"))
+        let searched = try run(["run", "--shape", "40x33", "--blocks", "4", "--sparsities", "0.5,0.9", "--n", "1",
+                                "--threads", "1", "--repetitions", "2", "--min-time", "0", "--break-even",
+                                "--output", "be/r.json"])
+        #expect(searched.code == 0, "\(searched.err)")
+        #expect(searched.out.contains("measured to +-2 points") && searched.err.contains("1 break-even searches"), "\(searched.out)")
+        let section = try #require(try BenchmarkReport.load(path: dir + "/be/r.json").break_even)
+        #expect(section.count == 1 && section[0].dense_kernel == "dense_f32_gemv__openblas")
+        try expectUsageError(["run", "--matrix", "x.mtx", "--break-even"], "--break-even searches generated matrices")
+        try expectUsageError(["run", "--shape", "8x8", "--formats", "bsr,csr", "--break-even"], "add dense to --formats")
     }
 
     @Test func listsAreDedupedAndOutputsCheckedBeforeMeasuring() throws {
