@@ -146,8 +146,7 @@ extension ReportRenderer {
             }.filter { !$0.points.isEmpty }
             guard !series.isEmpty else { return nil }
             return Chart(id: "", kind: "chart-breakeven", title: "\(table.source) · break-even against block size",
-                         subtitle: "Measured block sparsity at which the format takes as long as dense (±2 points); "
-                             + "below the line dense wins. 1 = CSR on the unstructured matrix",
+                         subtitle: "Measured, ±2 points; below its line dense wins. Side 1: CSR, unstructured",
                          xLabel: "block side (b for b×b blocks)", yLabel: "break-even block sparsity",
                          xTick: { x in abs(x - x.rounded()) < 1e-9 ? "\(Int(pow(2, x.rounded())))" : "" },
                          yTick: Fmt.percent, series: series, yInclude: [0, 1])

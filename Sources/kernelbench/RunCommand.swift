@@ -207,7 +207,10 @@ struct Run: ParsableCommand {
                 lastWrite = monotonicNanoseconds()
             }
         }
-        measured.onBreakEvenFinished = { report, _ in try saved(report) }
+        measured.onBreakEvenFinished = { report, result in
+            progress.searched(result)
+            try saved(report)
+        }
         measured.onCaseFinished = { report, entry in
             progress.finished(entry)
             try saved(report)
@@ -545,6 +548,13 @@ final class ProgressLine: @unchecked Sendable {
         } else {
             FileHandle.standardError.write(Data((last + " -> " + line + "\n").utf8))
         }
+    }
+
+    func searched(_ r: BreakEvenResult) {
+        guard !tty else { return }
+        let line = "break-even \(r.subject) on \(r.matrix) N=\(r.n) threads=\(r.threads): \(r.cell) "
+            + "(\(r.points.count) probe\(r.points.count == 1 ? "" : "s"))"
+        FileHandle.standardError.write(Data((last + " -> " + line + "\n").utf8))
     }
 
     func notice(_ text: String) {
