@@ -257,7 +257,7 @@ public struct BreakEvenTarget: Sendable, Equatable {
     public let block: BlockShape
     public let n: Int
     public let threads: Int
-    /// Relative cost estimate for the ETA, in the units of ``PlannedCase/weight``.
+    /// Planned seconds (``CostModel``), like ``PlannedCase/weight``.
     public let weight: Double
     /// "bsr/4096x4096/b8x8/n64/threads:1"
     public let name: String
@@ -284,15 +284,11 @@ extension SuiteRunner {
             let name = "\(c.format.rawValue)/\(config.sources[c.source].label)/b\(c.block)/n\(c.n)/threads:\(c.threads)"
             guard seen.insert(name).inserted else { continue }
             targets.append(BreakEvenTarget(source: c.source, format: c.format, block: c.block, n: c.n, threads: c.threads,
-                                           weight: Self.plannedProbesPerSearch * searchProbeWeight(c), name: name))
+                                           weight: searchSeconds(format: c.format, source: c.source, block: c.block,
+                                                                 n: c.n, threads: c.threads),
+                                           name: name))
         }
         return targets
-    }
-
-    /// The cost of one probe: the planned case's own weight (at the grid's
-    /// sparsity) plus building its matrix and reference.
-    func searchProbeWeight(_ c: PlannedCase) -> Double {
-        c.weight
     }
 
     /// Runs one search: dense from the grid (or timed once per source, N and thread count), then

@@ -96,8 +96,10 @@ public struct PlannedCase: Sendable {
     public let n: Int
     public let threads: Int
     public let strategy: PartitionStrategy
-    /// Relative cost estimate for the ETA (multiply-adds timed, roughly).
-    public let weight: Double
+    /// Planned seconds (``CostModel``): the case's timing, verification and
+    /// profile, plus its share of its comparison set's set-up. The ETA
+    /// scales these by the time measured so far.
+    public internal(set) var weight: Double
 }
 
 /// Progress of a running suite, reported after each case.
@@ -189,18 +191,31 @@ public final class SuiteRunner {
                                 if let regex, regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
                                     continue
                                 }
-                                let density = 1 - (s ?? 0.9)
-                                let mk = Double(source.rows) * Double(source.cols)
-                                let work = format == .dense ? mk * Double(n) / 8 : mk * density * Double(n)
+                                let weight = caseSeconds(format: format, source: source, block: block, sparsity: s,
+                                                         n: n, threads: t)
                                 cases.append(PlannedCase(name: name, format: format, source: si, block: block,
                                                          sparsity: s, n: n, threads: t, strategy: strategy,
-                                                         weight: work / Double(t) + mk * density + 2e6))
+                                                         weight: weight))
                               }
                             }
                         }
                     }
                 }
             }
+        }
+        // Each comparison set's set-up (its matrices when they are new, its
+        // reference), shared among its cases.
+        var first = 0
+        var lastGroup: String?
+        while first < cases.count {
+            var end = first + 1
+            while end < cases.count && Self.comparisonKey(cases[end]) == Self.comparisonKey(cases[first]) { end += 1 }
+            let c = cases[first]
+            let group = "\(c.source)/\(c.block)/\(c.sparsity ?? -1)"
+            let share = setSeconds(c, newGroup: group != lastGroup) / Double(end - first)
+            for i in first..<end { cases[i].weight += share }
+            lastGroup = group
+            first = end
         }
         return cases
     }
