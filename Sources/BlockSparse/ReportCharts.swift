@@ -428,7 +428,7 @@ extension ReportRenderer {
                 let classes = (group ? ["group"] : []) + (x.verified ? [] : ["fail"])
                 o += classes.isEmpty ? "<tr>" : "<tr class=\"\(classes.joined(separator: " "))\">"
                 o += "<td>\(e(x.format))</td><td><code>\(e(x.kernel))</code></td><td>\(e(matrixBlocks(x)))</td>"
-                o += "<td class=\"num\">\(Fmt.percent(x.sparsity))</td><td class=\"num\">\(x.n)</td><td class=\"num\">\(x.threads)</td>"
+                o += "<td class=\"num\">\(e(sparsityText(x)))</td><td class=\"num\">\(x.n)</td><td class=\"num\">\(x.threads)</td>"
                 o += "<td>\(e(x.partition))</td>"
                 o += "<td class=\"num\">\(e(measure(seconds(x), measured)))</td><td class=\"num\">\(Fmt.sig(x.useful_gflops))</td>"
                 o += "<td class=\"num\">\(Fmt.sig(x.effective_gflops))</td>"

@@ -6,17 +6,26 @@ public enum MatrixSource: Sendable, Equatable {
     case generated(label: String, rows: Int, cols: Int, distribution: BlockDistribution)
     /// A fixed sparse matrix (Matrix Market file, or real weights already
     /// pruned), converted to each block shape with its fill-in reported;
-    /// `only` restricts it to one block shape (weights pruned for that shape).
-    case fixed(label: String, matrix: CSRMatrix, only: BlockShape?)
+    /// `only` restricts it to one block shape (weights pruned for that shape);
+    /// `target` is the sparsity it was pruned to (nil: a file, whose own
+    /// element sparsity is its cases' `sparsity`; each block shape's stored
+    /// fraction is their `achieved_sparsity`).
+    case fixed(label: String, matrix: CSRMatrix, only: BlockShape?, target: Double? = nil)
 
     public var label: String {
         switch self {
-        case .generated(let label, _, _, _), .fixed(let label, _, _): return label
+        case .generated(let label, _, _, _), .fixed(let label, _, _, _): return label
         }
     }
-    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _): m.rows } }
-    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _): m.cols } }
-    var onlyBlock: BlockShape? { if case .fixed(_, _, let only) = self { return only }; return nil }
+    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _, _): m.rows } }
+    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _, _): m.cols } }
+    var onlyBlock: BlockShape? { if case .fixed(_, _, let only, _) = self { return only }; return nil }
+    /// The sparsity a fixed matrix's cases are grouped by: its pruning target,
+    /// else its own element sparsity; nil for generated matrices.
+    var fixedSparsity: Double? {
+        guard case let .fixed(_, m, _, target) = self else { return nil }
+        return target ?? 1 - Double(m.nonzeros) / max(1, Double(m.rows) * Double(m.cols))
+    }
 }
 
 /// What a format entry of the suite runs.
@@ -173,8 +182,7 @@ public final class SuiteRunner {
         }
         var cases: [PlannedCase] = []
         for (si, source) in config.sources.enumerated() {
-            let sparsities: [Double?]
-            if case .fixed = source { sparsities = [nil] } else { sparsities = config.sparsities.map { $0 } }
+            let sparsities: [Double?] = source.fixedSparsity.map { [$0] } ?? config.sparsities.map { $0 }
             for block in config.blocks where source.onlyBlock == nil || source.onlyBlock == block {
                 for s in sparsities {
                     for n in config.ns {
@@ -186,8 +194,10 @@ public final class SuiteRunner {
                               // others run once, named without a strategy.
                               let strategies = (t > 1 && format != .dense) ? config.strategies : [.balanced]
                               for strategy in strategies {
+                                // (a fixed matrix's cases are named "real", whatever their sparsity)
                                 let name = SuiteConfig.caseName(format: format, source: source.label, block: block,
-                                                                sparsity: s, n: n, threads: t, strategy: strategy)
+                                                                sparsity: source.fixedSparsity == nil ? s : nil, n: n,
+                                                                threads: t, strategy: strategy)
                                 if let regex, regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
                                     continue
                                 }
@@ -233,7 +243,7 @@ public final class SuiteRunner {
             let rows = Double(source.rows), mk = rows * Double(source.cols)
             // Logical non-zeros: a file's own count (not rows x cols: a large sparse file must fit).
             var stored = mk * (1 - (c.sparsity ?? 0))
-            if case let .fixed(_, matrix, _) = source { stored = Double(matrix.nonzeros) }
+            if case let .fixed(_, matrix, _, _) = source { stored = Double(matrix.nonzeros) }
             let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = rows * Double(c.n) * 4
             // The group's BSR form (blocks stored whole, padding included), and what building it peaks at.
             let bsrBytes: Double
@@ -244,7 +254,7 @@ public final class SuiteRunner {
                                          distribution: distribution, seed: config.seed)
                 bsrBytes = Double(spec.bsrBytes)
                 generatorPeak = Double(spec.generatorPeakBytes)
-            case let .fixed(_, matrix, _):
+            case let .fixed(_, matrix, _, _):
                 // At most one block per non-zero, and no more than the grid holds.
                 let grid = Double(c.block.blockRowCount(matrix.rows)) * Double(c.block.blockColCount(matrix.cols))
                 let blocks = min(Double(matrix.nonzeros), grid)
@@ -434,7 +444,7 @@ public final class SuiteRunner {
                                                   matrix: "\(source.label) (\(rows)x\(cols))", block: c.block) {
                 onNotice?(warning + " (cases named s\(SuiteConfig.percentLabel(target)); achieved_sparsity in the results)")
             }
-        case let .fixed(label, csr, _):
+        case let .fixed(label, csr, _, _):
             let conversion = BSRMatrix.converting(csr, block: c.block)
             bsr = conversion.matrix
             fill = conversion.fillRatio

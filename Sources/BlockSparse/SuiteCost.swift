@@ -111,7 +111,7 @@ extension SuiteRunner {
 
     /// The stored fraction of a source's elements at a block sparsity (a file's own density).
     func density(_ source: MatrixSource, block: BlockShape, sparsity: Double?) -> Double {
-        if case let .fixed(_, matrix, _) = source {
+        if case let .fixed(_, matrix, _, _) = source {
             return Double(matrix.nonzeros) / max(1, Double(matrix.rows) * Double(matrix.cols))
         }
         return 1 - (sparsity ?? 0)

@@ -235,7 +235,7 @@ struct Run: ParsableCommand {
                         note("kernelbench: " + warning + " (achieved_sparsity in the results)")
                     }
                     sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(SuiteConfig.percentLabel(pruneTo))",
-                                          matrix: CSRMatrix(dense: pruned), only: block))
+                                          matrix: CSRMatrix(dense: pruned), only: block, target: pruneTo))
                 }
             } else {
                 sources.append(.fixed(label: sanitize(tensor), matrix: CSRMatrix(dense: weights), only: nil))
@@ -396,9 +396,13 @@ struct Run: ParsableCommand {
             let blocks = Set(rows.map { BlockKey(rows: $0.block_rows, cols: $0.block_cols) })
                 .sorted { ($0.rows * $0.cols, $0.rows) < ($1.rows * $1.cols, $1.rows) }
             lines.append("")
+            // A file's rows share its sparsity (or pruning target): one column, each
+            // block shape's achieved sparsity (explicit zeros of its blocks counted) beside its row.
+            let fileInput = rows.contains { $0.distribution == "file" }
             lines.append("\(key.matrix)  N=\(key.n)  threads=\(key.threads): speedup over dense OpenBLAS (useful GFLOP/s)")
             var header = "  block     "
             for s in sparsities { header += (SuiteConfig.percentLabel(s) + "%").leftPadded(to: 16) }
+            if fileInput { header += "   achieved" }
             lines.append(header)
             for block in blocks {
                 // A block size's row is its BSR; block 1 is CSR on the unstructured matrix. Without
@@ -411,6 +415,7 @@ struct Run: ParsableCommand {
                 guard has(format) else { continue }
                 let label = (format == "csr" && !unstructured ? "csr " : "") + "\(block.rows)x\(block.cols)"
                 var line = "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0)
+                var achieved: [String] = []
                 for s in sparsities {
                     // With several partition strategies, the best of them (as the break-evens).
                     let match = rows.filter { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
@@ -421,7 +426,9 @@ struct Run: ParsableCommand {
                     }
                     let speedup = e.speedup_vs_dense.map { String(format: "%.2fx", $0) } ?? "-"
                     line += speedup.leftPadded(to: 8) + String(format: " (%5.1f)", e.useful_gflops)
+                    achieved.append(SuiteConfig.percentLabel(e.achieved_sparsity) + "%")
                 }
+                if fileInput { line += "   " + achieved.joined(separator: " / ") }
                 lines.append(line)
             }
         }
