@@ -230,7 +230,7 @@ public final class SuiteRunner {
         return cases
     }
 
-    /// Bytes the largest comparison needs (A in three formats, B, C, the
+    /// Bytes the largest comparison (or break-even probe) needs (A in three formats, B, C, the
     /// reference, and the driver copies of every sparse case timed together),
     /// checked against available memory before anything is allocated. A
     /// generated matrix counts at the generator's peak when that is higher
@@ -238,7 +238,15 @@ public final class SuiteRunner {
     /// non-zeros), and the CSR forms count their row pointers.
     public func checkMemory(_ cases: [PlannedCase]) throws {
         var worst = 0.0  // Double: absurd shapes must not overflow before they are refused
-        for c in cases {
+        var all = cases
+        if let search = config.breakEven {
+            // A break-even search may probe down to its lowest sparsity.
+            all += breakEvenTargets(cases).map {
+                PlannedCase(name: $0.name, format: $0.format, source: $0.source, block: $0.block, sparsity: search.lowest,
+                            n: $0.n, threads: $0.threads, strategy: .balanced, weight: 0)
+            }
+        }
+        for c in all {
             let source = config.sources[c.source]
             let rows = Double(source.rows), mk = rows * Double(source.cols)
             // Logical non-zeros: a file's own count (not rows x cols: a large sparse file must fit).
