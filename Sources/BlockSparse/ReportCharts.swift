@@ -149,7 +149,7 @@ extension ReportRenderer {
                          subtitle: "Measured, ±2 points; below its line dense wins. Side 1: CSR, unstructured",
                          xLabel: "block side (b for b×b blocks)", yLabel: "break-even block sparsity",
                          xTick: { x in abs(x - x.rounded()) < 1e-9 ? "\(Int(pow(2, x.rounded())))" : "" },
-                         yTick: Fmt.percent, series: series, yInclude: [0, 1])
+                         yTick: Fmt.percent, series: series, yInclude: [0])
         }
     }
 
