@@ -231,7 +231,7 @@ public struct BreakEvenResult: Codable, Sendable, Equatable {
 
     /// "8x8 BSR" or "CSR".
     public var subject: String {
-        format == "csr" ? (block_rows * block_cols == 1 ? "CSR" : "CSR \(block_rows)x\(block_cols)")
+        format == "csr" ? (block_rows == 1 && block_cols == 1 ? "CSR" : "CSR \(block_rows)x\(block_cols)")
             : "\(block_rows)x\(block_cols) \(format.uppercased())"
     }
 

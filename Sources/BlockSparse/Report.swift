@@ -271,8 +271,10 @@ public enum ReportRenderer {
             for r in mine.sorted(by: { ($0.n, $0.threads) < ($1.n, $1.threads) })
             where !columns.contains(where: { $0 == (r.n, r.threads) }) { columns.append((r.n, r.threads)) }
             struct Row: Hashable { var format: String; var br: Int; var bc: Int }
+            // (Double areas: a result file's sides are not trusted to multiply without overflow)
+            func order(_ r: Row) -> (Int, Double, Int) { (formatRank(r.format), Double(r.br) * Double(r.bc), r.br) }
             let rows = Set(mine.map { Row(format: $0.format, br: $0.block_rows, bc: $0.block_cols) }).sorted {
-                (formatRank($0.format), $0.br * $0.bc, $0.br) < (formatRank($1.format), $1.br * $1.bc, $1.br)
+                order($0) < order($1)
             }
             var table = BreakEvenTable(source: source, m: mine[0].m, k: mine[0].k, columns: columns, rows: [], results: [])
             for row in rows {
@@ -295,8 +297,9 @@ public enum ReportRenderer {
         let lowest = results.first.map { Fmt.percent($0.lowest) } ?? "0%"
         return "Measured, not interpolated: the block sparsity at which each format takes as long as dense OpenBLAS "
             + "(sgemv at N = 1, sgemm otherwise, on the same threads), bracketed to ±\(tol) points between a sparsity "
-            + "measured slower than dense and one measured at least as fast (a search per cell, the dense time measured "
-            + "once per matrix, N and thread count; every probed matrix verified against the reference first). "
+            + "measured slower than dense and one measured at least as fast (a search per cell; dense, whose time does "
+            + "not depend on the sparsity, is the median of the run's dense medians for that matrix, N and thread count; "
+            + "every probed matrix is verified against the reference first). "
             + "\"never\": slower than dense even at \(highest); \"always\": at least as fast already at \(lowest). "
             + "CSR is on the unstructured (1x1) matrix. Every probe is in the JSON's break_even section."
     }

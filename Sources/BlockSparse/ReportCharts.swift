@@ -136,7 +136,7 @@ extension ReportRenderer {
             let series = table.columns.enumerated().map { (i, col) -> ChartSeries in
                 let points = table.results.compactMap { $0[i] }.compactMap { r -> ChartSeries.Point? in
                     guard r.outcome == .crosses, let s = r.sparsity else { return nil }
-                    let side = Double(r.block_rows * r.block_cols).squareRoot()
+                    let side = (Double(r.block_rows) * Double(r.block_cols)).squareRoot()
                     return .init(x: log2(side), y: s,
                                  tip: "\(r.subject), \(settingText(n: r.n, threads: r.threads)): \(r.cell) ±\(Fmt.percent(r.tolerance))")
                 }.sorted { $0.x < $1.x }
