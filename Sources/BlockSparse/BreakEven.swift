@@ -23,8 +23,11 @@ import Foundation
 /// away, so that when the fit is good two probes close the bracket; a step
 /// that did not halve the bracket is followed by a bisection. Without a
 /// bracket yet, it probes just above an estimate (the suite's fit over its
-/// grid), else the ``highest`` sparsity ("never" when that is still slower),
-/// then just below, else the ``lowest`` ("always" when that already wins).
+/// grid), then once just beyond where time proportional to the density would
+/// meet dense (at least 2 x tolerance on; the other side of the estimate when
+/// it was right), and only then the ``highest`` sparsity ("never" when that is
+/// still slower) or the ``lowest`` ("always" when that already wins); without
+/// an estimate, the ends first.
 public struct BreakEvenSearch: Sendable, Equatable {
     /// Lowest and highest sparsity tried.
     public var lowest: Double
@@ -75,7 +78,8 @@ public struct BreakEvenSearch: Sendable, Equatable {
         var probes: [Probe] = []
         var slower: (s: Double, t: Double)?  // highest sparsity measured slower than dense
         var faster: (s: Double, t: Double)?  // lowest sparsity measured at least as fast
-        var usedEstimateAbove = estimate == nil, usedEstimateBelow = estimate == nil
+        var usedEstimateAbove = estimate == nil
+        var steppedAbove = estimate == nil, steppedBelow = estimate == nil
         var bisectNext = false
         func clamp(_ x: Double) -> Double { min(max(x, lowest), highest) }
         func probed(_ s: Double) -> Bool { probes.contains { abs($0.sparsity - s) < 1e-12 } }
@@ -104,15 +108,21 @@ public struct BreakEvenSearch: Sendable, Equatable {
                     usedEstimateAbove = true
                     x = clamp(e + 0.95 * tol)
                     if let lo = slower, x <= lo.s { x = highest }
+                } else if !steppedAbove, let lo = slower {
+                    steppedAbove = true
+                    // Slower just above the estimate: the time is about proportional to the
+                    // density, so dense is reached near 1 - (1 - s) x dense / t; at least 2 x tolerance on.
+                    x = clamp(max(1 - (1 - lo.s) * denseSeconds / lo.t + 0.95 * tol, lo.s + 2 * tol))
                 }
                 p = probed(x) ? highest : x
             } else {
                 if let hi = faster, hi.s <= lowest + 1e-12 { return (.always(from: lowest), probes) }
                 var x = lowest
-                if !usedEstimateBelow, let e = estimate {
-                    usedEstimateBelow = true
-                    x = clamp(e - 0.95 * tol)
-                    if let hi = faster, x >= hi.s { x = lowest }
+                if !steppedBelow, let hi = faster {
+                    // Faster above the estimate: just below where time proportional to the
+                    // density meets dense (the estimate itself when it was right).
+                    steppedBelow = true
+                    x = clamp(min(1 - (1 - hi.s) * denseSeconds / hi.t - 0.95 * tol, hi.s - 2 * tol))
                 }
                 p = probed(x) ? lowest : x
             }

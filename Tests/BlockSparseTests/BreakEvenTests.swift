@@ -47,14 +47,25 @@ import Testing
         #expect(search.run(denseSeconds: 1) { s in 0.1 + 0.9 * (1 - s) / 0.38 }.probes.count <= 7)
     }
 
+    /// An estimate off by 15 points, time proportional to the density: one
+    /// probe at the estimate, one where proportionality crosses, one to close.
+    @Test func aPoorEstimateIsCorrectedByProportionality() {
+        for (c, e) in [(0.6, 0.45), (0.6, 0.75), (0.3, 0.1), (0.9, 0.8)] {
+            let r = search.run(denseSeconds: 1, estimate: e) { s in (1 - s) / (1 - c) }
+            guard case let .crosses(at, _, _) = r.outcome else { Issue.record("\(r.outcome)"); continue }
+            #expect(abs(at - c) <= 0.02 && r.probes.count <= 3, "\(c) from \(e): \(r.probes)")
+        }
+    }
+
     @Test func neverAndAlways() {
         for estimate in [nil, 0.5, 1.3] as [Double?] {
             let never = search.run(denseSeconds: 1, estimate: estimate) { _ in 1.5 }
             #expect(never.outcome == .never(upTo: 0.99))
-            #expect(never.probes.last?.sparsity == 0.99 && never.probes.count <= 2)
+            // The estimate's probe, one step where time proportional to density would cross, the end.
+            #expect(never.probes.last?.sparsity == 0.99 && never.probes.count <= 3)
             let always = search.run(denseSeconds: 1, estimate: estimate) { _ in 0.5 }
             #expect(always.outcome == .always(from: 0))
-            #expect(always.probes.last?.sparsity == 0 && always.probes.count <= 3)
+            #expect(always.probes.last?.sparsity == 0 && always.probes.count <= 4)
         }
         // A narrower range reports its own ends.
         let range = BreakEvenSearch(lowest: 0.3, highest: 0.9)
