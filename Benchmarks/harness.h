@@ -22,15 +22,19 @@ extern RunSettings g_settings;
 /// One benchmark: a kernel (or the dense baseline) on one problem.
 struct Case {
     std::string name;                       // the registered benchmark name
-    const kb_kernel_info *kernel = nullptr; // nullptr: dense_f32_gemm__openblas
+    const kb_kernel_info *kernel = nullptr; // nullptr: the dense baseline (dense_name(n))
     int32_t m = 0, k = 0, n = 0;
     int32_t r = 1, c = 1;                   // block shape of A (1x1 for CSR / dense)
     double sparsity = 0;                    // fraction in [0, 1]
     bool cold = false;
 };
 
-/// Name of the dense baseline (OpenBLAS cblas_sgemm, one thread).
-inline constexpr const char *kDenseName = "dense_f32_gemm__openblas";
+/// Names of the dense baseline: what a user would call, OpenBLAS on one
+/// thread, cblas_sgemv for one column of B and cblas_sgemm otherwise (sgemm
+/// with N = 1 is about 3x slower than sgemv at 4096x4096).
+inline constexpr const char *kDenseGemvName = "dense_f32_gemv__openblas";
+inline constexpr const char *kDenseGemmName = "dense_f32_gemm__openblas";
+inline const char *dense_name(int32_t n) { return n == 1 ? kDenseGemvName : kDenseGemmName; }
 
 /// The benchmark body: builds (or fetches) operands, verifies once against
 /// the scalar reference, then times the kernel.

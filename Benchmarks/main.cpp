@@ -8,9 +8,10 @@
 //   - generic BSR kernels (block 0x0): each shape of --generic_blocks
 //     (default 2x2, 4x4, 8x8, 16x16);
 //   - CSR kernels: the 1x1 matrix at the same (element) sparsity;
-//   - the dense baseline dense_f32_gemm__openblas (cblas_sgemm on the
-//     densified 1x1 matrix; OpenBLAS pinned to one thread with
-//     openblas_set_num_threads(1) so every number is single-core);
+//   - the dense baseline on the densified 1x1 matrix, what a user would
+//     call: dense_f32_gemv__openblas (cblas_sgemv) at N = 1 and
+//     dense_f32_gemm__openblas (cblas_sgemm) otherwise; OpenBLAS pinned to
+//     one thread with openblas_set_num_threads(1) so every number is single-core;
 // times every shape in the shape files x sparsities x N (KB_N_ONE kernels,
 // the SpMV paths, only at N = 1), each warm and, with a /cold suffix, cold.
 //
@@ -349,7 +350,9 @@ void register_all(const std::vector<Shape> &shapes, const Options &o) {
                 for (int32_t n : o.ns) {
                     if (kern && kern->n_class == KB_N_ONE && n != 1) continue;
                     mb::Case cs;
-                    cs.name = prefix + dims + "/n" + std::to_string(n) + tail;
+                    // The dense baseline's name says its routine, which depends on N.
+                    cs.name = (kern ? prefix : std::string(mb::dense_name(n))) + dims + "/n" +
+                              std::to_string(n) + tail;
                     cs.kernel = kern;
                     cs.m = shape.m; cs.k = shape.k; cs.n = n;
                     cs.r = r; cs.c = c;
@@ -370,7 +373,7 @@ void register_all(const std::vector<Shape> &shapes, const Options &o) {
                             r, c);
                 }
             }
-            add(nullptr, mb::kDenseName, 1, 1);
+            add(nullptr, "", 1, 1);
         }
     }
 }

@@ -11,7 +11,7 @@ packages=(
   binutils             # objcopy/strip for the instruction gate
   pkg-config
   libnuma-dev          # NUMA-aware buffers (CNuma)
-  libopenblas-dev      # dense baseline: cblas_sgemm (COpenBLAS)
+  libopenblas-dev      # dense baseline: cblas_sgemv / cblas_sgemm (COpenBLAS)
   libbenchmark-dev     # Google Benchmark harness (Benchmarks/)
   zlib1g-dev           # gzip'd IDX files (CZlib)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # NEON kernels run under qemu-aarch64

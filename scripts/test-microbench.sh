@@ -6,7 +6,8 @@
 #   - every entry has useful_flops, effective_flops and bytes_per_second;
 #   - no entry has error_occurred (the one tolerated skip is "ISA ... not
 #     supported on this CPU", for SIMD kernels this CPU cannot run);
-#   - at least one BSR kernel, one CSR kernel and the dense baseline ran.
+#   - at least one BSR kernel, one CSR kernel and the dense baseline ran,
+#     as sgemv at N = 1 (dense_f32_gemv__openblas) and sgemm at N = 64.
 # Exits non-zero with a message on failure. After the build it takes a few
 # seconds.
 #
@@ -32,7 +33,7 @@ trap 'rm -f "$out"' EXIT
 # A specialised 8x8 BSR kernel of whatever SIMD ISA this build has, the scalar
 # generic BSR and SpMV paths, every CSR kernel and the dense baseline, on two
 # LeNet layers, N = 1 and 64, warm and cold (cold with a small working set).
-filter='^(bsr_f32_spmm_b8x8_n[0-9]+__[a-z0-9_]+|bsr_f32_spmm_generic__scalar/b4x4|bsr_f32_spmv_generic__scalar/b4x4|csr_f32_spmm[a-z0-9_]*|dense_f32_gemm__openblas)/m(300/k784|100/k300)/n(1|64)/s90(/cold)?$'
+filter='^(bsr_f32_spmm_b8x8_n[0-9]+__[a-z0-9_]+|bsr_f32_spmm_generic__scalar/b4x4|bsr_f32_spmv_generic__scalar/b4x4|csr_f32_spmm[a-z0-9_]*|dense_f32_gem[mv]__openblas)/m(300/k784|100/k300)/n(1|64)/s90(/cold)?$'
 
 echo "test-microbench: running a filtered set"
 timeout 120 "$bin" --shapes=lenet300100 --sparsities=90 --ns=1,64 --cold_bytes=8388608 \
@@ -92,7 +93,11 @@ if not any_ran("bsr_"):
 if not any_ran("csr_"):
     problems.append("no CSR kernel ran")
 if not any_ran("dense_f32_gemm__openblas/"):
-    problems.append("the dense baseline did not run")
+    problems.append("the dense baseline did not run as sgemm (N = 64)")
+if not any_ran("dense_f32_gemv__openblas/"):
+    problems.append("the dense baseline did not run as sgemv (N = 1)")
+if any(n.startswith("dense_f32_gemm__openblas/") and "/n1/" in n for n in ran):
+    problems.append("N = 1 dense ran as sgemm, not sgemv")
 if not any(n.endswith("/cold") for n in ran):
     problems.append("no cold-cache variant ran")
 

@@ -189,8 +189,21 @@ func checkProduct(_ m: Int, _ k: Int, _ b: DenseMatrix, _ c: DenseMatrix) throws
 
 // MARK: - Dense baseline
 
-/// The dense baseline: OpenBLAS `cblas_sgemm` on the dense form of A.
+/// The dense baseline: what a user would call on the dense form of A,
+/// OpenBLAS `cblas_sgemv` for one column of B (N = 1) and `cblas_sgemm`
+/// otherwise (`cblas_sgemm` with N = 1 is about 3x slower than `cblas_sgemv`
+/// at 4096x4096, so it would flatter every batch-1 speedup).
 public enum DenseBaseline {
+    /// The BLAS routine of a dense product.
+    public enum Routine: String, Sendable, CaseIterable {
+        case gemv, gemm
+        /// The entry's kernel name: `dense_f32_gemv__openblas`, `dense_f32_gemm__openblas`.
+        public var kernelName: String { "dense_f32_\(rawValue)__openblas" }
+    }
+
+    /// The routine a user would call for N columns of B: `gemv` for N = 1, else `gemm`.
+    public static func routine(n: Int) -> Routine { n == 1 ? .gemv : .gemm }
+
     /// Sets OpenBLAS's thread count (1 makes 1-thread comparisons fair).
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     /// OpenBLAS's current thread count.
@@ -198,9 +211,17 @@ public enum DenseBaseline {
     /// OpenBLAS's build configuration string (version, core, threading).
     public static var configuration: String { String(cString: openblas_get_config()) }
 
-    /// C = A·B (or C += A·B) with `cblas_sgemm`.
-    public static func multiply(_ a: DenseMatrix, _ b: DenseMatrix, into c: inout DenseMatrix, accumulate: Bool = false) throws {
+    /// C = A·B (or C += A·B) with `routine`: by default ``routine(n:)`` of
+    /// B's column count (`cblas_sgemv` for one column, `cblas_sgemm` otherwise).
+    /// - Throws: ``MatrixError`` when the shapes differ, or `gemv` is asked
+    ///   for a B with more than one column.
+    public static func multiply(_ a: DenseMatrix, _ b: DenseMatrix, into c: inout DenseMatrix, accumulate: Bool = false,
+                                routine: Routine? = nil) throws {
         try checkProduct(a.rows, a.cols, b, c)
+        let routine = routine ?? Self.routine(n: b.cols)
+        guard routine == .gemm || b.cols == 1 else {
+            throw MatrixError.shapeMismatch("sgemv multiplies by one column, not \(b.cols)")
+        }
         guard a.rows > 0, b.cols > 0 else { return }
         if !accumulate {  // beta = 0 must not read C: BLAS guarantees it, but NaN * 0 paranoia costs nothing here
             for i in 0..<c.rows { for j in 0..<c.cols { c.values[i * c.ld + j] = 0 } }
@@ -208,9 +229,17 @@ public enum DenseBaseline {
         a.values.withUnsafeBufferPointer { ap in
             b.values.withUnsafeBufferPointer { bp in
                 c.values.withUnsafeMutableBufferPointer { cp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(a.rows), Int32(b.cols), Int32(a.cols),
-                                1, ap.baseAddress, Int32(max(a.ld, 1)), bp.baseAddress, Int32(max(b.ld, 1)),
-                                accumulate ? 1 : 0, cp.baseAddress, Int32(max(c.ld, 1)))
+                    switch routine {
+                    case .gemv:
+                        // y = A·x with x a column of B (stride ld) and y a column of C.
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(a.rows), Int32(a.cols), 1, ap.baseAddress,
+                                    Int32(max(a.ld, 1)), bp.baseAddress, Int32(max(b.ld, 1)), accumulate ? 1 : 0,
+                                    cp.baseAddress, Int32(max(c.ld, 1)))
+                    case .gemm:
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(a.rows), Int32(b.cols), Int32(a.cols),
+                                    1, ap.baseAddress, Int32(max(a.ld, 1)), bp.baseAddress, Int32(max(b.ld, 1)),
+                                    accumulate ? 1 : 0, cp.baseAddress, Int32(max(c.ld, 1)))
+                    }
                 }
             }
         }

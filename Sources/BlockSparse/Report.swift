@@ -249,6 +249,63 @@ public enum ReportRenderer {
         }
     }
 
+    /// The measured break-evens of a report (its `break_even` section) as
+    /// one table per matrix source: a row per format and block shape (CSR,
+    /// then BSR by block size), a column per (N, threads), each cell
+    /// ``BreakEvenResult/cell``. Shared by Markdown, HTML and the terminal summary.
+    public struct BreakEvenTable: Sendable {
+        public var source: String
+        public var m: Int, k: Int
+        public var columns: [(n: Int, threads: Int)]
+        public var rows: [(subject: String, cells: [String])]
+        /// The results behind each row, by column (nil where that setting was not searched).
+        public var results: [[BreakEvenResult?]]
+    }
+
+    public static func breakEvenTables(_ results: [BreakEvenResult]) -> [BreakEvenTable] {
+        var sources: [String] = []
+        for r in results where !sources.contains(r.matrix) { sources.append(r.matrix) }
+        return sources.map { source in
+            let mine = results.filter { $0.matrix == source }
+            var columns: [(n: Int, threads: Int)] = []
+            for r in mine.sorted(by: { ($0.n, $0.threads) < ($1.n, $1.threads) })
+            where !columns.contains(where: { $0 == (r.n, r.threads) }) { columns.append((r.n, r.threads)) }
+            struct Row: Hashable { var format: String; var br: Int; var bc: Int }
+            // (Double areas: a result file's sides are not trusted to multiply without overflow)
+            func order(_ r: Row) -> (Int, Double, Int) { (formatRank(r.format), Double(r.br) * Double(r.bc), r.br) }
+            let rows = Set(mine.map { Row(format: $0.format, br: $0.block_rows, bc: $0.block_cols) }).sorted {
+                order($0) < order($1)
+            }
+            var table = BreakEvenTable(source: source, m: mine[0].m, k: mine[0].k, columns: columns, rows: [], results: [])
+            for row in rows {
+                let found = columns.map { col in
+                    mine.first { $0.format == row.format && $0.block_rows == row.br && $0.block_cols == row.bc
+                        && $0.n == col.n && $0.threads == col.threads }
+                }
+                let subject = found.compactMap { $0 }.first!.subject
+                table.rows.append((subject, found.map { $0?.cell ?? "–" }))
+                table.results.append(found)
+            }
+            return table
+        }
+    }
+
+    /// What the measured break-even table means (Markdown and HTML).
+    static func breakEvenIntro(_ results: [BreakEvenResult]) -> String {
+        let tol = results.first.map { String(format: "%.0f", $0.tolerance * 100) } ?? "2"
+        let highest = results.first.map { Fmt.percent($0.highest) } ?? "99%"
+        let lowest = results.first.map { Fmt.percent($0.lowest) } ?? "0%"
+        return "Measured, not interpolated: the block sparsity at which each format takes as long as dense OpenBLAS "
+            + "(sgemv at N = 1, sgemm otherwise, on the same threads), bracketed to ±\(tol) points between a sparsity "
+            + "measured slower than dense and one measured at least as fast (a search per cell; dense, whose time does "
+            + "not depend on the sparsity, is the median of the run's dense medians for that matrix, N and thread count; "
+            + "every probed matrix is verified against the reference first). "
+            + "\"never\": slower than dense even at \(highest); \"always\": at least as fast already at \(lowest). "
+            + "CSR is on the unstructured (1x1) matrix. Every probe is in the JSON's break_even section."
+    }
+
+    static func settingText(n: Int, threads: Int) -> String { "N = \(n), \(threads) thread\(threads == 1 ? "" : "s")" }
+
     // MARK: Grouping helpers
 
     /// Orders dense, CSR, BSR, then anything else.
@@ -370,6 +427,14 @@ public enum ReportRenderer {
         return w
     }
 
+    /// A row's sparsity: the target (a file's own, or its pruning target),
+    /// and for a file's rows the achieved sparsity of the matrix multiplied
+    /// beside it when it differs (block shapes store explicit zeros).
+    static func sparsityText(_ e: BenchmarkEntry) -> String {
+        guard e.distribution == "file", abs(e.achieved_sparsity - e.sparsity) >= 5e-7 else { return Fmt.percent(e.sparsity) }
+        return "\(Fmt.percent(e.sparsity)) (achieved \(SuiteConfig.percentLabel(e.achieved_sparsity))%)"
+    }
+
     static func describe(_ e: BenchmarkEntry) -> String {
         "\(e.matrix) \(e.format) \(blockLabel(e)) `\(e.kernel)` sparsity \(Fmt.percent(e.sparsity)) N=\(e.n) threads=\(e.threads)"
             + " (max abs error \(String(format: "%.3g", e.max_abs_error)), max rel error \(String(format: "%.3g", e.max_rel_error)))"
@@ -408,11 +473,21 @@ public enum ReportRenderer {
 
         o += "## Break-even sparsity\n\n"
         let evens = breakEvens(r)
-        if evens.isEmpty {
+        if let measuredEvens = r.break_even, !measuredEvens.isEmpty {
+            o += breakEvenIntro(measuredEvens) + "\n\n"
+            for t in breakEvenTables(measuredEvens) {
+                o += "### \(mdEscape(t.source)) (\(t.m) × \(t.k))\n\n"
+                o += "| format | " + t.columns.map { settingText(n: $0.n, threads: $0.threads) }.joined(separator: " | ") + " |\n"
+                o += "|---|" + String(repeating: "---:|", count: t.columns.count) + "\n"
+                for row in t.rows { o += "| " + ([row.subject] + row.cells).map(mdCell).joined(separator: " | ") + " |\n" }
+                o += "\n"
+            }
+        } else if evens.isEmpty {
             o += "No speed-ups over dense in this report.\n\n"
         } else {
-            o += "The sparsity from which each format beats dense OpenBLAS, linearly interpolated between measured "
-            o += "sparsities (best kernel per block shape at each point).\n\n"
+            o += "No break-even search in this run (`run --break-even`): the sparsity from which each format beats dense "
+            o += "OpenBLAS, linearly interpolated between the grid's sparsities (best kernel per block shape at each point); "
+            o += "\"at every measured sparsity\" is a bound, not a break-even.\n\n"
             var lastSource: String?, lastSetting: String?
             for b in evens {
                 if b.source != lastSource {
@@ -437,7 +512,7 @@ public enum ReportRenderer {
             for e in entries {
                 let cells = [
                     e.format, "`" + e.kernel.replacingOccurrences(of: "`", with: "'") + "`", matrixBlocks(e),
-                    Fmt.percent(e.sparsity), "\(e.n)", "\(e.threads)", e.partition, measure(seconds(e), measured),
+                    sparsityText(e), "\(e.n)", "\(e.threads)", e.partition, measure(seconds(e), measured),
                     Fmt.sig(e.useful_gflops), Fmt.sig(e.effective_gflops),
                     e.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–",
                     Fmt.factor(e.speedup_vs_dense), Fmt.factor(e.speedup_vs_csr),

@@ -127,6 +127,32 @@ extension ReportRenderer {
         return (gflops, speedup)
     }
 
+    /// Per matrix source: the measured break-even sparsity against the block
+    /// side (square root of the block's area; 1 = CSR on the unstructured
+    /// matrix, log scale), one line per (N, threads). Only searches that
+    /// crossed are drawn ("never" and "always" are in the table).
+    static func breakEvenCharts(_ results: [BreakEvenResult]) -> [Chart] {
+        breakEvenTables(results).compactMap { table in
+            let series = table.columns.enumerated().map { (i, col) -> ChartSeries in
+                let points = table.results.compactMap { $0[i] }.compactMap { r -> ChartSeries.Point? in
+                    guard r.outcome == .crosses, let s = r.sparsity else { return nil }
+                    let side = (Double(r.block_rows) * Double(r.block_cols)).squareRoot()
+                    return .init(x: log2(side), y: s,
+                                 tip: "\(r.subject), \(settingText(n: r.n, threads: r.threads)): \(r.cell) ±\(Fmt.percent(r.tolerance))")
+                }.sorted { $0.x < $1.x }
+                return ChartSeries(label: settingText(n: col.n, threads: col.threads),
+                                   color: blockPalette[i % blockPalette.count], points: points,
+                                   dash: col.threads > 1 ? "6 3" : nil, marker: markers[i % markers.count])
+            }.filter { !$0.points.isEmpty }
+            guard !series.isEmpty else { return nil }
+            return Chart(id: "", kind: "chart-breakeven", title: "\(table.source) · break-even against block size",
+                         subtitle: "Measured, ±2 points; below its line dense wins. Side 1: CSR, unstructured",
+                         xLabel: "block side (b for b×b blocks)", yLabel: "break-even block sparsity",
+                         xTick: { x in abs(x - x.rounded()) < 1e-9 ? "\(Int(pow(2, x.rounded())))" : "" },
+                         yTick: Fmt.percent, series: series, yInclude: [0])
+        }
+    }
+
     /// Chart 3: per matrix source and N, the speed-up of the largest thread
     /// count over one thread (best kernel of each), against sparsity.
     static func scalingCharts(_ medians: [BenchmarkEntry], styles: Styles) -> [Chart] {
@@ -278,6 +304,7 @@ extension ReportRenderer {
             .setting { font-weight: 600; margin: 0; }
             .be-grid { display: flex; flex-wrap: wrap; gap: 10px 28px; }
             .be-grid > div { min-width: 300px; }
+            table.breakeven td.fail { background: #fde2e2; color: #b00020; font-weight: 700; }
             </style>
             </head>
             <body>
@@ -304,11 +331,38 @@ extension ReportRenderer {
 
         o += "<h2>Break-even sparsity</h2>\n"
         let evens = breakEvens(r)
-        if evens.isEmpty {
+        if let measuredEvens = r.break_even, !measuredEvens.isEmpty {
+            o += "<p class=\"note\">\(e(breakEvenIntro(measuredEvens)))</p>\n"
+            for t in breakEvenTables(measuredEvens) {
+                o += "<h3>\(e(t.source)) (\(t.m) × \(t.k))</h3>\n<div class=\"scroll\"><table class=\"breakeven\"><thead><tr><th>format</th>"
+                for c in t.columns { o += "<th class=\"num\">\(e(settingText(n: c.n, threads: c.threads)))</th>" }
+                o += "</tr></thead>\n<tbody>\n"
+                for (row, results) in zip(t.rows, t.results) {
+                    o += "<tr><td>\(e(row.subject))</td>"
+                    for (cell, result) in zip(row.cells, results) {
+                        let tip = result.map { r in
+                            "dense \(r.dense_kernel) \(Fmt.time(r.dense_seconds)); probes: "
+                                + r.points.map { "\(Fmt.percent($0.sparsity)) \(Fmt.factor($0.speedup_vs_dense))" }.joined(separator: ", ")
+                        } ?? ""
+                        let bad = result.map { $0.outcome == .unverified } ?? false
+                        o += "<td class=\"num\(bad ? " fail" : "")\" title=\"\(e(tip))\">\(e(cell))</td>"
+                    }
+                    o += "</tr>\n"
+                }
+                o += "</tbody></table></div>\n"
+            }
+            let charts = breakEvenCharts(measuredEvens)
+            if !charts.isEmpty {
+                o += "<div class=\"charts\">\n"
+                for c in charts { o += render(c) }
+                o += "</div>\n"
+            }
+        } else if evens.isEmpty {
             o += "<p class=\"note\">No speed-ups over dense in this report.</p>\n"
         } else {
-            o += "<p class=\"note\">The sparsity from which each format beats dense OpenBLAS, linearly interpolated between "
-            o += "measured sparsities (best kernel per block shape at each point).</p>\n"
+            o += "<p class=\"note\">No break-even search in this run (run --break-even): the sparsity from which each format "
+            o += "beats dense OpenBLAS, linearly interpolated between the grid's sparsities (best kernel per block shape at each "
+            o += "point); \"at every measured sparsity\" is a bound, not a break-even.</p>\n"
             var lastSource: String?, lastSetting: String?
             for b in evens {
                 if b.source != lastSource {
@@ -374,7 +428,7 @@ extension ReportRenderer {
                 let classes = (group ? ["group"] : []) + (x.verified ? [] : ["fail"])
                 o += classes.isEmpty ? "<tr>" : "<tr class=\"\(classes.joined(separator: " "))\">"
                 o += "<td>\(e(x.format))</td><td><code>\(e(x.kernel))</code></td><td>\(e(matrixBlocks(x)))</td>"
-                o += "<td class=\"num\">\(Fmt.percent(x.sparsity))</td><td class=\"num\">\(x.n)</td><td class=\"num\">\(x.threads)</td>"
+                o += "<td class=\"num\">\(e(sparsityText(x)))</td><td class=\"num\">\(x.n)</td><td class=\"num\">\(x.threads)</td>"
                 o += "<td>\(e(x.partition))</td>"
                 o += "<td class=\"num\">\(e(measure(seconds(x), measured)))</td><td class=\"num\">\(Fmt.sig(x.useful_gflops))</td>"
                 o += "<td class=\"num\">\(Fmt.sig(x.effective_gflops))</td>"

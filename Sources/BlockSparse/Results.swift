@@ -100,14 +100,20 @@ public struct PartitionProfile: Codable, Sendable, Equatable {
     }
 }
 
-/// A whole result file: `{"context": {...}, "benchmarks": [...]}`.
+/// A whole result file: `{"context": {...}, "benchmarks": [...]}`, plus
+/// `"break_even": [...]` when the run searched for break-even sparsities
+/// (Google Benchmark's tools ignore the extra key).
 public struct BenchmarkReport: Codable, Sendable {
     public var context: MachineContext
     public var benchmarks: [BenchmarkEntry]
+    /// The measured break-even sparsities (``BreakEvenResult``); nil when
+    /// the run did not search (and in files written before the search existed).
+    public var break_even: [BreakEvenResult]?
 
-    public init(context: MachineContext, benchmarks: [BenchmarkEntry] = []) {
+    public init(context: MachineContext, benchmarks: [BenchmarkEntry] = [], breakEven: [BreakEvenResult]? = nil) {
         self.context = context
         self.benchmarks = benchmarks
+        self.break_even = breakEven
     }
 
     /// The aggregate entries named `aggregate` (e.g. "median").

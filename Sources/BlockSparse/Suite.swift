@@ -6,17 +6,26 @@ public enum MatrixSource: Sendable, Equatable {
     case generated(label: String, rows: Int, cols: Int, distribution: BlockDistribution)
     /// A fixed sparse matrix (Matrix Market file, or real weights already
     /// pruned), converted to each block shape with its fill-in reported;
-    /// `only` restricts it to one block shape (weights pruned for that shape).
-    case fixed(label: String, matrix: CSRMatrix, only: BlockShape?)
+    /// `only` restricts it to one block shape (weights pruned for that shape);
+    /// `target` is the sparsity it was pruned to (nil: a file, whose own
+    /// element sparsity is its cases' `sparsity`; each block shape's stored
+    /// fraction is their `achieved_sparsity`).
+    case fixed(label: String, matrix: CSRMatrix, only: BlockShape?, target: Double? = nil)
 
     public var label: String {
         switch self {
-        case .generated(let label, _, _, _), .fixed(let label, _, _): return label
+        case .generated(let label, _, _, _), .fixed(let label, _, _, _): return label
         }
     }
-    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _): m.rows } }
-    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _): m.cols } }
-    var onlyBlock: BlockShape? { if case .fixed(_, _, let only) = self { return only }; return nil }
+    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _, _): m.rows } }
+    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _, _): m.cols } }
+    var onlyBlock: BlockShape? { if case .fixed(_, _, let only, _) = self { return only }; return nil }
+    /// The sparsity a fixed matrix's cases are grouped by: its pruning target,
+    /// else its own element sparsity; nil for generated matrices.
+    var fixedSparsity: Double? {
+        guard case let .fixed(_, m, _, target) = self else { return nil }
+        return target ?? 1 - Double(m.nonzeros) / max(1, Double(m.rows) * Double(m.cols))
+    }
 }
 
 /// What a format entry of the suite runs.
@@ -49,12 +58,16 @@ public struct SuiteConfig: Sendable {
     /// Seconds a team's idle worker polls before it sleeps.
     public var spinWindow: Double
     public var bPlacement: BPlacement?
+    /// After the grid, search the break-even sparsity of every generated
+    /// matrix, sparse format and block shape, N and thread count of the plan
+    /// (``SuiteRunner/breakEvenTargets(_:)``); nil: no search.
+    public var breakEven: BreakEvenSearch?
 
     public init(sources: [MatrixSource], blocks: [BlockShape], sparsities: [Double], ns: [Int], threads: [Int],
                 formats: [CaseFormat] = CaseFormat.allCases, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
                 filter: String? = nil, strategies: [PartitionStrategy] = [.balanced],
                 runtimes: [ThreadingRuntime] = [.team], spinWindow: Double = WorkerTeam.defaultSpinWindow,
-                bPlacement: BPlacement? = nil) {
+                bPlacement: BPlacement? = nil, breakEven: BreakEvenSearch? = nil) {
         self.sources = sources
         self.blocks = blocks
         self.sparsities = sparsities
@@ -68,6 +81,7 @@ public struct SuiteConfig: Sendable {
         self.runtimes = runtimes
         self.spinWindow = spinWindow
         self.bPlacement = bPlacement
+        self.breakEven = breakEven
     }
 
     /// Name of a case: stable across kernel changes, so runs can be compared.
@@ -110,8 +124,10 @@ public struct PlannedCase: Sendable {
     public let threads: Int
     public let strategy: PartitionStrategy
     public let runtime: ThreadingRuntime
-    /// Relative cost estimate for the ETA (multiply-adds timed, roughly).
-    public let weight: Double
+    /// Planned seconds (``CostModel``): the case's timing, verification and
+    /// profile, plus its share of its comparison set's set-up. The ETA
+    /// scales these by the time measured so far.
+    public internal(set) var weight: Double
 }
 
 /// Progress of a running suite, reported after each case.
@@ -143,6 +159,8 @@ public final class SuiteRunner {
     public var onProgress: ((SuiteProgress) -> Void)?
     /// Called after each case with the report so far (write it out here).
     public var onCaseFinished: ((BenchmarkReport, BenchmarkEntry) throws -> Void)?
+    /// Called after each break-even search with the report so far (its `break_even` section holds the result).
+    public var onBreakEvenFinished: ((BenchmarkReport, BreakEvenResult) throws -> Void)?
     /// Called for one-line notices (fill-in, serial fallback, placement).
     public var onNotice: ((String) -> Void)?
     /// Asked before every round of a comparison set and after every timed
@@ -158,6 +176,9 @@ public final class SuiteRunner {
     var corruptResultForTesting = false
     /// The names of the cases timed in each run of interleaved rounds, in order.
     private(set) var timedTogether: [[String]] = []
+    /// Break-even searches: dense (kernel, median seconds, nil when it did not
+    /// verify; how many medians it is the median of) per source, N and thread count.
+    var searchDense: [String: (kernel: String, seconds: Double?, measurements: Int)] = [:]
 
     public init(config: SuiteConfig, context: MachineContext, peak: MachinePeak?) {
         self.config = config
@@ -180,8 +201,7 @@ public final class SuiteRunner {
         }
         var cases: [PlannedCase] = []
         for (si, source) in config.sources.enumerated() {
-            let sparsities: [Double?]
-            if case .fixed = source { sparsities = [nil] } else { sparsities = config.sparsities.map { $0 } }
+            let sparsities: [Double?] = source.fixedSparsity.map { [$0] } ?? config.sparsities.map { $0 }
             for block in config.blocks where source.onlyBlock == nil || source.onlyBlock == block {
                 for s in sparsities {
                     for n in config.ns {
@@ -196,18 +216,18 @@ public final class SuiteRunner {
                                   (threaded ? config.runtimes : [.team]).map { (strategy, $0) }
                               }
                               for (strategy, runtime) in variants {
+                                // (a fixed matrix's cases are named "real", whatever their sparsity)
                                 let name = SuiteConfig.caseName(format: format, source: source.label, block: block,
-                                                                sparsity: s, n: n, threads: t, strategy: strategy,
-                                                                runtime: runtime)
+                                                                sparsity: source.fixedSparsity == nil ? s : nil, n: n,
+                                                                threads: t, strategy: strategy, runtime: runtime)
                                 if let regex, regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) == nil {
                                     continue
                                 }
-                                let density = 1 - (s ?? 0.9)
-                                let mk = Double(source.rows) * Double(source.cols)
-                                let work = format == .dense ? mk * Double(n) / 8 : mk * density * Double(n)
+                                let weight = caseSeconds(format: format, source: source, block: block, sparsity: s,
+                                                         n: n, threads: t)
                                 cases.append(PlannedCase(name: name, format: format, source: si, block: block,
                                                          sparsity: s, n: n, threads: t, strategy: strategy,
-                                                         runtime: runtime, weight: work / Double(t) + mk * density + 2e6))
+                                                         runtime: runtime, weight: weight))
                               }
                             }
                         }
@@ -215,10 +235,24 @@ public final class SuiteRunner {
                 }
             }
         }
+        // Each comparison set's set-up (its matrices when they are new, its
+        // reference), shared among its cases.
+        var first = 0
+        var lastGroup: String?
+        while first < cases.count {
+            var end = first + 1
+            while end < cases.count && Self.comparisonKey(cases[end]) == Self.comparisonKey(cases[first]) { end += 1 }
+            let c = cases[first]
+            let group = "\(c.source)/\(c.block)/\(c.sparsity ?? -1)"
+            let share = setSeconds(c, newGroup: group != lastGroup) / Double(end - first)
+            for i in first..<end { cases[i].weight += share }
+            lastGroup = group
+            first = end
+        }
         return cases
     }
 
-    /// Bytes the largest comparison needs (A in three formats, B, C, the
+    /// Bytes the largest comparison (or break-even probe) needs (A in three formats, B, C, the
     /// reference, and the driver copies of every sparse case timed together),
     /// checked against available memory before anything is allocated. A
     /// generated matrix counts at the generator's peak when that is higher
@@ -226,12 +260,20 @@ public final class SuiteRunner {
     /// non-zeros), and the CSR forms count their row pointers.
     public func checkMemory(_ cases: [PlannedCase]) throws {
         var worst = 0.0  // Double: absurd shapes must not overflow before they are refused
-        for c in cases {
+        var all = cases
+        if let search = config.breakEven {
+            // A break-even search may probe down to its lowest sparsity.
+            all += breakEvenTargets(cases).map {
+                PlannedCase(name: $0.name, format: $0.format, source: $0.source, block: $0.block, sparsity: search.lowest,
+                            n: $0.n, threads: $0.threads, strategy: .balanced, runtime: .team, weight: 0)
+            }
+        }
+        for c in all {
             let source = config.sources[c.source]
             let rows = Double(source.rows), mk = rows * Double(source.cols)
             // Logical non-zeros: a file's own count (not rows x cols: a large sparse file must fit).
             var stored = mk * (1 - (c.sparsity ?? 0))
-            if case let .fixed(_, matrix, _) = source { stored = Double(matrix.nonzeros) }
+            if case let .fixed(_, matrix, _, _) = source { stored = Double(matrix.nonzeros) }
             let bBytes = Double(source.cols) * Double(c.n) * 4, cBytes = rows * Double(c.n) * 4
             // The group's BSR form (blocks stored whole, padding included), and what building it peaks at.
             let bsrBytes: Double
@@ -242,7 +284,7 @@ public final class SuiteRunner {
                                          distribution: distribution, seed: config.seed)
                 bsrBytes = Double(spec.bsrBytes)
                 generatorPeak = Double(spec.generatorPeakBytes)
-            case let .fixed(_, matrix, _):
+            case let .fixed(_, matrix, _, _):
                 // At most one block per non-zero, and no more than the grid holds.
                 let grid = Double(c.block.blockRowCount(matrix.rows)) * Double(c.block.blockColCount(matrix.cols))
                 let blocks = min(Double(matrix.nonzeros), grid)
@@ -273,14 +315,16 @@ public final class SuiteRunner {
     /// threaded call, and two threads of other work then ran 10-50% slower.
     public func run(_ cases: [PlannedCase]) throws {
         let start = monotonicNanoseconds()
-        let totalWeight = cases.reduce(0) { $0 + $1.weight }
+        let searches = breakEvenTargets(cases)
+        let total = cases.count + searches.count
+        let totalWeight = cases.reduce(0) { $0 + $1.weight } + searches.reduce(0) { $0 + $1.weight }
         var doneWeight = 0.0
         var groupCache: (key: String, group: MatrixGroup)?
         var referenceCache: (key: String, b: DenseMatrix, reference: Reference)?
         func progress(_ done: Int, _ current: String) {
             let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
             let eta = doneWeight > 0 ? elapsed * (totalWeight - doneWeight) / doneWeight : nil
-            onProgress?(SuiteProgress(done: done, total: cases.count, elapsed: elapsed, eta: eta, current: current))
+            onProgress?(SuiteProgress(done: done, total: total, elapsed: elapsed, eta: eta, current: current))
         }
         var first = 0
         while first < cases.count {
@@ -331,12 +375,24 @@ public final class SuiteRunner {
             }
             first = end
         }
+        if let search = config.breakEven, !searches.isEmpty {
+            groupCache = nil
+            referenceCache = nil
+            if report.break_even == nil { report.break_even = [] }
+            for (i, target) in searches.enumerated() {
+                progress(cases.count + i, "break-even search: " + target.name)
+                let result = try searchBreakEven(target, search: search)
+                report.break_even!.append(result)
+                try onBreakEvenFinished?(report, result)
+                doneWeight += target.weight
+            }
+        }
         let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
-        onProgress?(SuiteProgress(done: cases.count, total: cases.count, elapsed: elapsed, eta: 0, current: ""))
+        onProgress?(SuiteProgress(done: total, total: total, elapsed: elapsed, eta: 0, current: ""))
     }
 
     /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
-    private func timeTogether(_ bodies: [() -> Void], sessions: [Session?]) -> [Measurement] {
+    func timeTogether(_ bodies: [() -> Void], sessions: [Session?]) -> [Measurement] {
         let ms = measureInterleaved(config.timing, bodies, sessions: sessions, quiet: quietGate)
         if let dropped = ms.first?.retimedRounds {
             retimed.timedSets += 1
@@ -401,7 +457,8 @@ public final class SuiteRunner {
         let fillRatio: Double?
     }
 
-    private func makeGroup(_ c: PlannedCase) throws -> MatrixGroup {
+    /// - Parameter withDense: build the dense form (default: when the suite runs dense).
+    func makeGroup(_ c: PlannedCase, withDense: Bool? = nil) throws -> MatrixGroup {
         let source = config.sources[c.source]
         let bsr: BSRMatrix
         let fill: Double?
@@ -418,7 +475,7 @@ public final class SuiteRunner {
                                                   matrix: "\(source.label) (\(rows)x\(cols))", block: c.block) {
                 onNotice?(warning + " (cases named s\(SuiteConfig.percentLabel(target)); achieved_sparsity in the results)")
             }
-        case let .fixed(label, csr, _):
+        case let .fixed(label, csr, _, _):
             let conversion = BSRMatrix.converting(csr, block: c.block)
             bsr = conversion.matrix
             fill = conversion.fillRatio
@@ -430,7 +487,7 @@ public final class SuiteRunner {
             }
         }
         let csr = CSRMatrix(bsr: bsr)
-        let dense = config.formats.contains(.dense) ? DenseMatrix(bsr: bsr) : nil
+        let dense = (withDense ?? config.formats.contains(.dense)) ? DenseMatrix(bsr: bsr) : nil
         return MatrixGroup(bsr: bsr, csr: csr, dense: dense, distribution: distribution, fillRatio: fill)
     }
 
@@ -451,7 +508,7 @@ public final class SuiteRunner {
 
     /// Builds the operands and driver of a case and verifies one product
     /// against the reference; a failure is recorded and the case gets no call.
-    private func prepareCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> PreparedCase {
+    func prepareCase(_ c: PlannedCase, group: MatrixGroup, b: DenseMatrix, reference: Reference) throws -> PreparedCase {
         let a = group.bsr
         let m = a.rows, k = a.cols, n = c.n
         var kernelName: String
@@ -463,7 +520,8 @@ public final class SuiteRunner {
         let result: () -> DenseMatrix
         switch c.format {
         case .dense:
-            kernelName = "dense_f32_gemm__openblas"
+            // What a user would call: sgemv for one column of B, sgemm otherwise.
+            kernelName = DenseBaseline.routine(n: n).kernelName
             partition = "openblas \(c.threads) thread\(c.threads == 1 ? "" : "s")"
             let dense = group.dense!, threads = c.threads
             nonisolated(unsafe) var out = try DenseMatrix(zeros: m, n)

@@ -3,60 +3,21 @@ import BlockSparse
 import Dispatch
 import Foundation
 
-/// Named suites: the axes `run` uses unless options override them.
-enum Suite: String, ExpressibleByArgument, CaseIterable {
-    /// The paper's story on this machine: a 4096x4096 layer and LeNet-300-100's layers.
-    case `default`
-    /// A small suite for smoke tests (seconds).
-    case quick
-    /// The fixed timing suite of `make perf-check` (single-thread, 9 repetitions).
-    case ci
-
-    var shapes: [(String, Int, Int)] {
-        switch self {
-        case .default: return [("4096x4096", 4096, 4096), ("lenet-fc1-300x784", 300, 784), ("lenet-fc2-100x300", 100, 300)]
-        case .quick: return [("512x512", 512, 512), ("lenet-fc2-100x300", 100, 300)]
-        case .ci: return [("1024x1024", 1024, 1024), ("lenet-fc1-300x784", 300, 784)]
-        }
-    }
-    var blocks: [String] {
-        switch self {
-        case .default: return ["1", "2", "4", "8", "16", "32"]
-        case .quick: return ["1", "4", "8"]
-        case .ci: return ["1", "4", "8", "16"]
-        }
-    }
-    var sparsities: [Double] {
-        switch self {
-        case .default: return [0.5, 0.7, 0.9, 0.95]
-        case .quick: return [0.5, 0.9]
-        case .ci: return [0.9]
-        }
-    }
-    var ns: [Int] {
-        switch self {
-        case .default: return [1, 64]
-        case .quick: return [1, 16]
-        case .ci: return [1, 64]
-        }
-    }
-    var threads: [String] { self == .ci ? ["1"] : ["1", "all"] }
-    var timing: TimingPolicy {
-        switch self {
-        case .default: return TimingPolicy(minRepetitions: 5, minTime: 0.02, warmup: 0.005)
-        case .quick: return TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)
-        case .ci: return TimingPolicy(minRepetitions: 9, minTime: 0.05, warmup: 0.01)
-        }
-    }
-}
+/// The named suites (``SuitePreset``, in the library so tests can plan them).
+typealias Suite = SuitePreset
+extension SuitePreset: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark suite: BSR vs CSR vs dense on the same matrices, every result verified first.",
         discussion: """
             With no options this runs the default suite: a 4096x4096 layer and LeNet-300-100's layers \
-            (300x784, 100x300) x block sizes 1 (unstructured, CSR), 2, 4, 8, 16, 32 x sparsity 50/70/90/95% \
-            x N 1 and 64 x threads 1 and all. Options replace one axis of the chosen suite.
+            (300x784, 100x300) x block sizes 1 (unstructured, CSR), 2, 4, 8, 16, 32 x sparsity 70/90% \
+            x N 1 and 64 x threads 1 and all, then the break-even search (--break-even) for each of those \
+            block sizes, N and thread counts; planned to take about 2 minutes on 2 cores (the plan is \
+            printed at the start). Options replace one axis of the chosen suite. \
+            Dense is what a user would call, OpenBLAS on the same threads: cblas_sgemv at N = 1 \
+            (kernel dense_f32_gemv__openblas), cblas_sgemm otherwise (dense_f32_gemm__openblas).
 
             Each case is verified against the Swift reference (a mismatch fails the case and the exit code), \
             then warmed up and repeated until both --repetitions and --min-time are met. The cases that \
@@ -144,6 +105,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Overwrite existing result files.")
     var force = false
 
+    @Flag(inversion: .prefixedNo, help: "After the grid, find by measurement the block sparsity at which BSR (and CSR on the unstructured 1x1 matrix) takes as long as dense, to within ±2 points, for every generated matrix, block shape, N and thread count: dense timed once, the sparsity bisected over 0-99% (starting from a fit over the grid), every probed matrix verified first; 'never' / 'always' at the ends. On by default for the default suite with no axis options; off otherwise. Results: the break_even section of the JSON, and tables in the summary, Markdown and HTML.")
+    var breakEven: Bool?
+
     @Flag(inversion: .prefixedNo, help: "Before and after every timed repetition of a comparison set, check with a 70 us load probe (a 128 KiB buffer in L2) that the core is not shared with another workload; a round with a check more than 5% below the probe's best is dropped and timed again, after waiting up to 3 s per set for the check to pass (at most max(3, --repetitions) rounds dropped per set). On shared VMs such stretches slow every kernel by 20-45%. Results record retimed_rounds per case.")
     var quietCheck = true
 
@@ -157,6 +121,15 @@ struct Run: ParsableCommand {
         if !(spinWindow >= 0 && spinWindow <= 100_000) {
             throw ValidationError("--spin-window must be between 0 and 100000 microseconds (got \(spinWindow))")
         }
+        if breakEven == true && (!matrix.isEmpty || safetensors != nil) && shapes.isEmpty {
+            throw ValidationError("--break-even searches generated matrices (--shape): --matrix and --safetensors inputs have a fixed sparsity")
+        }
+    }
+
+    /// The default suite as `make run` runs it: no option that changes its axes.
+    var isPlainDefaultSuite: Bool {
+        suite == .default && shapes.isEmpty && blocks == nil && sparsities == nil && n == nil && threads == nil
+            && matrix.isEmpty && safetensors == nil && filter == nil
     }
 
     func run() throws {
@@ -191,23 +164,39 @@ struct Run: ParsableCommand {
         measured.onNotice = { progress.notice($0) }
         // Results are rewritten atomically at most every 2 s (rewriting all of
         // them after every case grows quadratically with the sweep), at the
-        // end, and — on Ctrl-C — as soon as the case in flight finishes.
-        var lastWrite = monotonicNanoseconds()
-        measured.onCaseFinished = { report, entry in
-            progress.finished(entry)
+        // end, and — on Ctrl-C — as soon as the case (or break-even search) in
+        // flight finishes. Rendering grows with the report (about a second for
+        // the default suite's 800 cases), so the pause after a write is also
+        // at least 19 times the write: writes take at most 5% of the run.
+        var nextWrite = monotonicNanoseconds() + 2_000_000_000
+        func saved(_ report: BenchmarkReport) throws {
             if interruptRequested.value {
                 try writeResults(report, paths)
                 progress.close()
                 note("kernelbench: interrupted; every completed case is saved in \(paths.json)")
                 Foundation.exit(130)
             }
-            if monotonicNanoseconds() - lastWrite > 2_000_000_000 {
+            let now = monotonicNanoseconds()
+            if now > nextWrite {
                 try writeResults(report, paths)
-                lastWrite = monotonicNanoseconds()
+                let done = monotonicNanoseconds()
+                nextWrite = done + max(2_000_000_000, 19 * (done - now))
             }
         }
+        measured.onBreakEvenFinished = { report, result in
+            progress.searched(result)
+            try saved(report)
+        }
+        measured.onCaseFinished = { report, entry in
+            progress.finished(entry)
+            try saved(report)
+        }
         installInterruptHandler()
-        note("kernelbench: \(cases.count) cases; results go to \(paths.json)")
+        let searches = measured.breakEvenTargets(cases).count
+        let planned = Int(measured.plannedSeconds(cases).rounded())
+        note("kernelbench: \(cases.count) cases" + (searches > 0 ? " and \(searches) break-even searches" : "")
+             + String(format: " (planned %d:%02d on a 2-core machine)", planned / 60, planned % 60)
+             + "; results go to \(paths.json)")
         try measured.run(cases)
         progress.close()
         let retimed = measured.retimed
@@ -258,7 +247,7 @@ struct Run: ParsableCommand {
                         note("kernelbench: " + warning + " (achieved_sparsity in the results)")
                     }
                     sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(SuiteConfig.percentLabel(pruneTo))",
-                                          matrix: CSRMatrix(dense: pruned), only: block))
+                                          matrix: CSRMatrix(dense: pruned), only: block, target: pruneTo))
                 }
             } else {
                 sources.append(.fixed(label: sanitize(tensor), matrix: CSRMatrix(dense: weights), only: nil))
@@ -311,10 +300,14 @@ struct Run: ParsableCommand {
         var timing = suite.timing
         if let repetitions { timing.minRepetitions = repetitions }
         if let minTime { timing.minTime = minTime }
+        let search = breakEven ?? (isPlainDefaultSuite && suite.breakEven && formatList.contains(.dense))
+        if breakEven == true && !formatList.contains(.dense) {
+            throw ValidationError("--break-even compares with dense: add dense to --formats")
+        }
         return SuiteConfig(sources: sources, blocks: blockList, sparsities: sparsityList, ns: nList, threads: threadList,
                            formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try strategyList(),
                            runtimes: try runtimeList(), spinWindow: spinWindow * 1e-6,
-                           bPlacement: bPlacement)
+                           bPlacement: bPlacement, breakEven: search ? BreakEvenSearch() : nil)
     }
 
     func blockList() throws -> [BlockShape] {
@@ -425,9 +418,13 @@ struct Run: ParsableCommand {
             let blocks = Set(rows.map { BlockKey(rows: $0.block_rows, cols: $0.block_cols) })
                 .sorted { ($0.rows * $0.cols, $0.rows) < ($1.rows * $1.cols, $1.rows) }
             lines.append("")
+            // A file's rows share its sparsity (or pruning target): one column, each
+            // block shape's achieved sparsity (explicit zeros of its blocks counted) beside its row.
+            let fileInput = rows.contains { $0.distribution == "file" }
             lines.append("\(key.matrix)  N=\(key.n)  threads=\(key.threads): speedup over dense OpenBLAS (useful GFLOP/s)")
             var header = "  block     "
             for s in sparsities { header += (SuiteConfig.percentLabel(s) + "%").leftPadded(to: 16) }
+            if fileInput { header += "   achieved" }
             lines.append(header)
             for block in blocks {
                 // A block size's row is its BSR; block 1 is CSR on the unstructured matrix. Without
@@ -440,6 +437,7 @@ struct Run: ParsableCommand {
                 guard has(format) else { continue }
                 let label = (format == "csr" && !unstructured ? "csr " : "") + "\(block.rows)x\(block.cols)"
                 var line = "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0)
+                var achieved: [String] = []
                 for s in sparsities {
                     // With several partition strategies, the best of them (as the break-evens).
                     let match = rows.filter { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
@@ -450,14 +448,31 @@ struct Run: ParsableCommand {
                     }
                     let speedup = e.speedup_vs_dense.map { String(format: "%.2fx", $0) } ?? "-"
                     line += speedup.leftPadded(to: 8) + String(format: " (%5.1f)", e.useful_gflops)
+                    achieved.append(SuiteConfig.percentLabel(e.achieved_sparsity) + "%")
                 }
+                if fileInput { line += "   " + achieved.joined(separator: " / ") }
                 lines.append(line)
             }
+        }
+        if let measuredEvens = report.break_even, !measuredEvens.isEmpty {
+            lines.append("")
+            lines.append("Break-even block sparsity against dense (sgemv at N=1, sgemm otherwise), measured to +-2 points:")
+            for t in ReportRenderer.breakEvenTables(measuredEvens) {
+                let width = 16
+                lines.append("  \(t.source)")
+                lines.append("    " + "format".padding(toLength: 10, withPad: " ", startingAt: 0)
+                             + t.columns.map { "N=\($0.n) t=\($0.threads)".leftPadded(to: width) }.joined())
+                for row in t.rows {
+                    lines.append("    " + row.subject.padding(toLength: 10, withPad: " ", startingAt: 0)
+                                 + row.cells.map { $0.leftPadded(to: width) }.joined())
+                }
+            }
+            return lines.joined(separator: "\n")
         }
         let breakEvens = ReportRenderer.breakEvens(report)
         if !breakEvens.isEmpty {
             lines.append("")
-            lines.append("Break-even against dense on this machine (interpolated between the measured sparsities):")
+            lines.append("Break-even against dense on this machine (interpolated between the measured sparsities; run --break-even to measure it):")
             var lastSetting = ""
             for b in breakEvens {
                 if b.setting != lastSetting {
@@ -528,6 +543,13 @@ final class ProgressLine: @unchecked Sendable {
         } else {
             FileHandle.standardError.write(Data((last + " -> " + line + "\n").utf8))
         }
+    }
+
+    func searched(_ r: BreakEvenResult) {
+        guard !tty else { return }
+        let line = "break-even \(r.subject) on \(r.matrix) N=\(r.n) threads=\(r.threads): \(r.cell) "
+            + "(\(r.points.count) probe\(r.points.count == 1 ? "" : "s"))"
+        FileHandle.standardError.write(Data((last + " -> " + line + "\n").utf8))
     }
 
     func notice(_ text: String) {

@@ -114,6 +114,17 @@ import Testing
         #expect(again.code == 2 && again.err.contains("--force"), "\(again.err)")
         #expect(try run(args + ["--force", "--no-quiet-check"]).code == 0)
         #expect(try BenchmarkReport.load(path: dir + "/out/r.json").aggregates("median").allSatisfy { $0.retimed_rounds == nil })
+        // A custom sweep searches no break-even unless asked; asked, it writes the section and the summary's table.
+        #expect(report.break_even == nil && !r.out.contains("measured to +-2 points"))
+        let searched = try run(["run", "--shape", "40x33", "--blocks", "4", "--sparsities", "0.5,0.9", "--n", "1",
+                                "--threads", "1", "--repetitions", "2", "--min-time", "0", "--break-even",
+                                "--output", "be/r.json"])
+        #expect(searched.code == 0, "\(searched.err)")
+        #expect(searched.out.contains("measured to +-2 points") && searched.err.contains("1 break-even searches"), "\(searched.out)")
+        let section = try #require(try BenchmarkReport.load(path: dir + "/be/r.json").break_even)
+        #expect(section.count == 1 && section[0].dense_kernel == "dense_f32_gemv__openblas")
+        try expectUsageError(["run", "--matrix", "x.mtx", "--break-even"], "--break-even searches generated matrices")
+        try expectUsageError(["run", "--shape", "8x8", "--formats", "bsr,csr", "--break-even"], "add dense to --formats")
     }
 
     @Test func listsAreDedupedAndOutputsCheckedBeforeMeasuring() throws {
@@ -283,12 +294,20 @@ import Testing
         let weights = try DenseMatrix.random(rows: 24, cols: 20, seed: 3)
         try SafeTensors.write([("fc.weight", weights)], to: dir + "/w.safetensors")
         let real = try run(["run", "--safetensors", "w.safetensors", "--tensor", "fc.weight", "--prune-to", "0.5",
-                            "--blocks", "4", "--n", "3", "--threads", "1", "--repetitions", "1", "--min-time", "0",
+                            "--blocks", "3,4", "--n", "3", "--threads", "1", "--repetitions", "1", "--min-time", "0",
                             "--output", "w.json"])
         #expect(real.code == 0, "\(real.err)")
         let report = try BenchmarkReport.load(path: dir + "/w.json")
         let bsr = try #require(report.aggregates().first { $0.format == "bsr" })
         #expect(bsr.matrix == "fc.weight-pruned50" && abs(bsr.achieved_sparsity - 0.5) < 0.05)
+        // Rows are grouped by the input and its pruning target, each with its achieved sparsity beside it
+        // (3x3 blocks do not tile 24x20: 3x3 pruning reaches another sparsity than 4x4).
+        #expect(report.aggregates().allSatisfy { $0.sparsity == 0.5 && $0.run_name.contains("/real/") })
+        let header = try #require(real.out.split(separator: "\n").first { $0.hasPrefix("  block") })
+        #expect(header.contains("50%") && header.contains("achieved") && header.filter { $0 == "%" }.count == 1, "\(real.out)")
+        let rows = real.out.split(separator: "\n").filter { $0.hasPrefix("  3x3") || $0.hasPrefix("  4x4") }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("x (") && $0.hasSuffix("%") }, "\(real.out)")
+        #expect(ReportRenderer.markdown(report).contains("50% (achieved "))
         #expect(!real.err.contains("warning: block sparsity"), "\(real.err)")
         // Pruning keeps at least one block: a target it cannot reach is announced.
         let all = try run(["run", "--safetensors", "w.safetensors", "--tensor", "fc.weight", "--prune-to", "1",

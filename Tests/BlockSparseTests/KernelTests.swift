@@ -118,4 +118,30 @@ import Testing
         #expect(DenseBaseline.threads == 1)
         #expect(!DenseBaseline.configuration.isEmpty)
     }
+
+    /// Batch 1 is sgemv (what a user calls for a vector), batch > 1 sgemm,
+    /// each named by its routine; both verify, also with strided B and C.
+    @Test func denseBaselineIsGemvForOneColumn() throws {
+        #expect(DenseBaseline.routine(n: 1) == .gemv && DenseBaseline.routine(n: 2) == .gemm)
+        #expect(DenseBaseline.Routine.gemv.kernelName == "dense_f32_gemv__openblas")
+        #expect(DenseBaseline.Routine.gemm.kernelName == "dense_f32_gemm__openblas")
+        for threads in [1, 2] {
+            DenseBaseline.setThreads(threads)
+            let a = randomBSR(67, 45, 4, 4, sparsity: 0.3)
+            let dense = DenseMatrix(bsr: a)
+            let wide = try DenseMatrix.random(rows: 45, cols: 3, seed: 5)
+            // Column 0 of a 3-column B as a 1-column matrix with ld 3.
+            let b = try DenseMatrix(rows: 45, cols: 1, ld: 3, values: wide.values)
+            let ref = try Reference(a, b)
+            for routine in [nil, DenseBaseline.Routine.gemv, .gemm] {
+                var c = try DenseMatrix(rows: 67, cols: 1, ld: 2, values: [Float](repeating: .nan, count: 134))
+                try DenseBaseline.multiply(dense, b, into: &c, routine: routine)
+                #expect(c.values.withUnsafeBufferPointer { ref.verify($0, ld: 2) }.passed, "\(String(describing: routine))")
+                #expect((0..<67).allSatisfy { c.values[2 * $0 + 1].isNaN }, "only column 0 of C is written")
+            }
+            var c3 = try DenseMatrix(zeros: 67, 3)
+            #expect(throws: MatrixError.self) { try DenseBaseline.multiply(dense, wide, into: &c3, routine: .gemv) }
+        }
+        DenseBaseline.setThreads(1)
+    }
 }

@@ -82,7 +82,12 @@ import Testing
             #expect(e.effective_gflops >= e.useful_gflops * 0.999)
             if e.format != "dense" { #expect(e.speedup_vs_dense != nil, "\(e.name)") }
             if e.format == "bsr" { #expect(e.speedup_vs_csr != nil, "\(e.name)") }
+            // Dense is what a user would call: sgemv for one column of B, at every thread count.
+            if e.format == "dense" {
+                #expect(e.kernel == (e.n == 1 ? "dense_f32_gemv__openblas" : "dense_f32_gemm__openblas"), "\(e.name)")
+            }
         }
+        #expect(Set(medians.filter { $0.format == "dense" && $0.n == 1 }.map(\.threads)) == [1, 2])
         let iterations = runner.report.benchmarks.filter { $0.run_type == "iteration" }
         #expect(iterations.count >= 3 * cases.count)
         // The JSON round-trips through the schema.
@@ -393,5 +398,47 @@ import Testing
         let s = Summary([3, 1, 2, 10])
         #expect(s.median == 2.5 && s.min == 1 && s.max == 10)
         #expect(s.mad == 1)  // |x - 2.5| = 0.5, 0.5, 1.5, 7.5 → median 1
+    }
+}
+
+/// The default suite (`make run`) is planned, from its plan alone and the
+/// cost model, to fit its 3-minute budget on a 2-core machine, with the
+/// paper's story intact; no clock is read.
+@Suite struct DefaultSuitePlanTests {
+    @Test func theDefaultPlanFitsItsBudget() throws {
+        let config = SuitePreset.default.config(cpus: 2)
+        let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
+        let cases = try runner.plan()
+        // A large layer and LeNet-300-100's two layers, blocks 1 to 32, N 1 and 64, 1 and all threads.
+        #expect(Set(cases.map { config.sources[$0.source].label }) == ["4096x4096", "lenet-fc1-300x784", "lenet-fc2-100x300"])
+        #expect(Set(cases.map(\.block.rows)) == [1, 2, 4, 8, 16, 32])
+        #expect(Set(cases.map(\.n)) == [1, 64] && Set(cases.map(\.threads)) == [1, 2])
+        // Per shape, sparsity, N and thread count: CSR and dense on the 1x1 matrix, BSR, CSR and dense on 5 others.
+        #expect(cases.count == 3 * 2 * 2 * 2 * (2 + 5 * 3))
+        #expect(config.timing.minRepetitions == 5 && config.timing.minTime <= 0.02)
+        let searches = runner.breakEvenTargets(cases)
+        #expect(searches.count == 3 * 6 * 2 * 2)
+        let planned = runner.plannedSeconds(cases)
+        #expect(planned <= 180, "the default suite is planned at \(planned) s")
+        #expect(abs(planned - (CostModel().startup + cases.reduce(0) { $0 + $1.weight }
+                               + searches.reduce(0) { $0 + $1.weight })) < 1e-6)
+        // Every weight is a time: no case or search is free, none costs more than a few seconds.
+        #expect(cases.allSatisfy { $0.weight > 0 && $0.weight < 5 } && searches.allSatisfy { $0.weight > 0 && $0.weight < 10 })
+    }
+
+    /// The cost model's timing term follows measureInterleaved: a warm-up,
+    /// then per repetition a re-warm and at least the repetition time.
+    @Test func timingCostFollowsThePolicy() {
+        let model = CostModel()
+        let policy = TimingPolicy(minRepetitions: 5, minTime: 0.02, warmup: 0.002)
+        // A fast body: 5 repetitions of 4 ms after a 2 ms re-warm each, plus the first warm-up.
+        #expect(abs(model.timingSeconds(1e-6, policy: policy, quiet: false) - (0.002 + 5 * 0.006)) < 1e-9)
+        // A slow body: one call to warm, then per repetition a re-warm call and a timed call.
+        #expect(abs(model.timingSeconds(0.1, policy: policy, quiet: false) - 1.1) < 1e-9)
+        #expect(model.timingSeconds(0.1, policy: policy, quiet: true) > 1.1)
+        // Dense reads A once at any N: N = 1 (sgemv) costs A's bytes, N = 64 (sgemm) its FLOPs.
+        let gemv = model.callSeconds(.dense, m: 4096, k: 4096, n: 1, density: 1)
+        #expect(gemv == model.callSeconds(.dense, m: 4096, k: 4096, n: 2, density: 1))
+        #expect(gemv < model.callSeconds(.dense, m: 4096, k: 4096, n: 64, density: 1))
     }
 }
