@@ -169,8 +169,9 @@ struct Run: ParsableCommand {
 
         note("kernelbench: measuring this machine's FMA peak, bandwidth and dispatch overhead...")
         let peak = MachinePeak.measure(threads: topology.cpuCount)
-        note(String(format: "kernelbench: peak %.1f GFLOP/s/core, %.1f GFLOP/s on %d threads, triad %.1f GB/s, dispatch %.1f us",
-                    peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps, peak.dispatchOverhead * 1e6))
+        note(String(format: "kernelbench: peak %.1f GFLOP/s/core", peak.gflopsOneCore) + " (\(peak.isa ?? "?"))"
+             + String(format: ", %.1f GFLOP/s on %d threads, triad %.1f GB/s, dispatch %.1f us",
+                      peak.gflopsAllCores, peak.threads, peak.triadGBps, peak.dispatchOverhead * 1e6))
         if let warning = peak.scalingWarning { note("kernelbench: warning: " + warning) }
         let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)
         if quietCheck { measured.quietGate = QuietCheck().gate() }
