@@ -50,7 +50,7 @@
 
 /* Upper bounds of the compile-time tile parameters (array sizes). */
 #define KB5_MAX_S 4
-#define KB5_MAX_R 4
+#define KB5_MAX_R 6
 #define KB5_MAX_NV 4
 /* Ranges of at most this many bytes of A prefetch the next range's A. */
 #define KB5_APF_BYTES 1024
@@ -96,7 +96,7 @@ KB5_INLINE void kb5_step(const int R, const int NV, const int MASKED,
     __m512 bv[KB5_MAX_NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) bv[v] = kb5_ld(MASKED && v == NV - 1, brow + 16 * v, mask);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < R; i++) {
         const __m512 av = _mm512_set1_ps(a[i * cc]);
 #pragma GCC unroll 4
@@ -116,12 +116,12 @@ KB5_INLINE void kb5_tile(const int R, const int NV, const int MASKED, const int 
     __m512 acc[KB5_MAX_S][KB5_MAX_R][KB5_MAX_NV]; /* only [S][R][NV] used */
 #pragma GCC unroll 4
     for (int s = 0; s < S; s++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[s][i][v] = _mm512_setzero_ps();
     if (accumulate) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < R; i++)
             if (i < rows_valid)
 #pragma GCC unroll 4
@@ -146,11 +146,11 @@ KB5_INLINE void kb5_tile(const int R, const int NV, const int MASKED, const int 
     }
 #pragma GCC unroll 4
     for (int s = 1; s < S; s++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[0][i][v] = _mm512_add_ps(acc[0][i][v], acc[s][i][v]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < R; i++)
         if (i < rows_valid)
 #pragma GCC unroll 4
@@ -181,14 +181,16 @@ KB5_INLINE void kb5_pass(const int BR, const int R, const int NV, const int MASK
         const float *ap0 = ablk + (int64_t)i0 * cc;
         float *cp = c + (int64_t)i0 * ldc;
         const int32_t rows_valid = rows - i0;
-        switch (r - i0) { /* rows of the block left: 1 to R - 1 */
+        switch (BR ? BR % R : r - i0) { /* rows of the block left: 1 to R - 1 */
         case 1: kb5_tile(1, NV, MASKED, 1, KB5_TILE_ARGS); break;
         case 2: kb5_tile(2, NV, MASKED, 1, KB5_TILE_ARGS); break;
-        default: kb5_tile(3, NV, MASKED, 1, KB5_TILE_ARGS); break;
+        case 3: kb5_tile(3, NV, MASKED, 1, KB5_TILE_ARGS); break;
+        case 4: kb5_tile(R > 4 ? 4 : 1, NV, MASKED, 1, KB5_TILE_ARGS); break;
+        default: kb5_tile(R > 5 ? 5 : 1, NV, MASKED, 1, KB5_TILE_ARGS); break;
         }
     }
 }
-_Static_assert(KB5_MAX_R == 4, "kb5_pass's short row groups cover R = 4 (1 to 3 rows left)");
+_Static_assert(KB5_MAX_R == 6, "kb5_pass's short row groups cover R <= 6 (1 to 5 rows left)");
 
 /* All columns of one block row over one range of its blocks: chunks of
  * 16 * NV columns, then the N tail as one chunk of as many zmm as it needs,
@@ -266,7 +268,10 @@ KB5_INLINE void kb5_bsr_range(const int BR, const int BC, const int R, const int
     }
 
 /* Register tile R x 16*NV, S accumulator sets along kk, G blocks per range
- * (0 = the whole block row); ranges as the AVX2 kernels take them.
+ * (0 = the whole block row); ranges as the AVX2 kernels take them. Blocks of
+ * 3, 5 and 6 rows take one row group of that height (at most 24
+ * accumulators and 4 B vectors: 28 of the 32 zmm), 7 rows a group of 4 and
+ * one of 3.
  *                 name                                 BR  BC  R  NV  S  G */
 KB5_DEF_BSR_SPMM(bsr_f32_spmm_b2x2_n64__avx512,           2,  2, 2, 4, 2, 0)
 KB5_DEF_BSR_SPMM(bsr_f32_spmm_b4x4_n64__avx512,           4,  4, 4, 4, 1, 8)
@@ -277,6 +282,10 @@ KB5_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n64__avx512,           1,  4, 1, 4, 4, 0)
 KB5_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n64__avx512,           4,  1, 4, 4, 1, 0)
 KB5_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n64__avx512,           8,  1, 4, 4, 1, 0)
 KB5_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n64__avx512,         16,  1, 4, 4, 1, 0)
+KB5_DEF_BSR_SPMM(bsr_f32_spmm_b3x3_n64__avx512,           3,  3, 3, 4, 1, 16)
+KB5_DEF_BSR_SPMM(bsr_f32_spmm_b5x5_n64__avx512,           5,  5, 5, 4, 1, 8)
+KB5_DEF_BSR_SPMM(bsr_f32_spmm_b6x6_n64__avx512,           6,  6, 6, 4, 1, 8)
+KB5_DEF_BSR_SPMM(bsr_f32_spmm_b7x7_n64__avx512,           7,  7, 4, 4, 1, 4)
 
 /* Any block shape: 16 blocks per range for blocks of up to 4 rows (one row
  * group), 4 for taller ones. */
@@ -577,6 +586,10 @@ KB5_DEF_BSR_SPMV(bsr_f32_spmv_b1x4__avx512, bsr_f32_spmm_b1x4_n64__avx512, 1, 4,
 KB5_DEF_BSR_SPMV(bsr_f32_spmv_b4x1__avx512, bsr_f32_spmm_b4x1_n64__avx512, 4, 1, kb5_spmv_packed)
 KB5_DEF_BSR_SPMV(bsr_f32_spmv_b8x1__avx512, bsr_f32_spmm_b8x1_n64__avx512, 8, 1, kb5_spmv_packed)
 KB5_DEF_BSR_SPMV(bsr_f32_spmv_b16x1__avx512, bsr_f32_spmm_b16x1_n64__avx512, 16, 1, kb5_spmv_packed)
+KB5_DEF_BSR_SPMV(bsr_f32_spmv_b3x3__avx512, bsr_f32_spmm_b3x3_n64__avx512, 3, 3, kb5_spmv_narrow)
+KB5_DEF_BSR_SPMV(bsr_f32_spmv_b5x5__avx512, bsr_f32_spmm_b5x5_n64__avx512, 5, 5, kb5_spmv_narrow)
+KB5_DEF_BSR_SPMV(bsr_f32_spmv_b6x6__avx512, bsr_f32_spmm_b6x6_n64__avx512, 6, 6, kb5_spmv_narrow)
+KB5_DEF_BSR_SPMV(bsr_f32_spmv_b7x7__avx512, bsr_f32_spmm_b7x7_n64__avx512, 7, 7, kb5_spmv_narrow)
 KB5_DEF_BSR_SPMV(bsr_f32_spmv_generic__avx512, bsr_f32_spmm_generic_n64__avx512, 0, 0, kb5_spmv_any)
 
 /* ------------------------------------------------------------------------ */
