@@ -465,6 +465,13 @@ KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x4_n24__avx2_fma,         1,  4, 1, 3, 4, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x1_n24__avx2_fma,         4,  1, 4, 3, 1, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x1_n24__avx2_fma,         8,  1, 4, 3, 1, 0, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b16x1_n24__avx2_fma,       16,  1, 4, 3, 1, 0, 0)
+/* The paper's 3x3, 5x5 and 6x6 (and 7x7): row groups of 3 (9 accumulators,
+ * 3 B vectors, 1 broadcast: 13 ymm) or of 4 (the 4 x 3 step), ranges as the
+ * generic kernel takes them (16 blocks of up to 4 rows, else 4). */
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x3_n24__avx2_fma,         3,  3, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x5_n24__avx2_fma,         5,  5, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x6_n24__avx2_fma,         6,  6, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x7_n24__avx2_fma,         7,  7, 4, 3, 1, 4, 0)
 
 /* Any block shape: one range worker for blocks of up to 4 rows (a single
  * row group), one for taller blocks. */
@@ -750,6 +757,10 @@ KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x4__avx2_fma, bsr_f32_spmm_b1x4_n24__avx2_fma, 1,
 KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x1__avx2_fma, bsr_f32_spmm_b4x1_n24__avx2_fma, 4, 1)
 KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x1__avx2_fma, bsr_f32_spmm_b8x1_n24__avx2_fma, 8, 1)
 KB_DEF_BSR_SPMV(bsr_f32_spmv_b16x1__avx2_fma, bsr_f32_spmm_b16x1_n24__avx2_fma, 16, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x3__avx2_fma, bsr_f32_spmm_b3x3_n24__avx2_fma, 3, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x5__avx2_fma, bsr_f32_spmm_b5x5_n24__avx2_fma, 5, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x6__avx2_fma, bsr_f32_spmm_b6x6_n24__avx2_fma, 6, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x7__avx2_fma, bsr_f32_spmm_b7x7_n24__avx2_fma, 7, 7)
 KB_DEF_BSR_SPMV(bsr_f32_spmv_generic__avx2_fma, bsr_f32_spmm_generic_n24__avx2_fma, 0, 0)
 
 /* ------------------------------------------------------------------------ */

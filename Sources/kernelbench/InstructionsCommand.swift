@@ -12,7 +12,8 @@ struct Instructions: ParsableCommand {
             seeded dense matrix with N = 32 or N = 1 columns, with one kernel family: the scalar \
             generic BSR and SpMV kernels and the scalar CSR kernel, and, for each gated SIMD ISA \
             this CPU runs (avx2_fma, neon; not avx512, which valgrind cannot decode), every \
-            specialised block shape in the registry, the generic kernel (on 3x3 blocks) and the \
+            specialised block shape in the registry, the generic kernel (on 9x9 blocks, a shape \
+            no kernel is specialised for) and the \
             CSR kernel where one exists. The kernel is chosen by Kernel.select for that format, \
             block shape, N and ISA, whatever dispatch would pick.
 
@@ -141,7 +142,7 @@ struct GateCase {
                 cases.append(GateCase(format: format, block: block, n: n, isa: isa, kernel: kernel, generic: generic))
             }
         }
-        let square4 = try BlockShape(square: 4), odd = try BlockShape(square: 3), one = try BlockShape(square: 1)
+        let square4 = try BlockShape(square: 4), odd = try BlockShape(square: 9), one = try BlockShape(square: 1)
         try add(.bsr, square4, .scalar, generic: true)
         try add(.csr, one, .scalar, generic: false)
         for isa in ISA.allCases where isa != .scalar && !ungated.contains(isa) && isa.isSupported {
