@@ -22,6 +22,28 @@ __attribute__((target("avx2,fma"))) static double kb_fma_probe_avx2(int64_t iter
     *sink = out[0];
     return (double)iterations * 12.0 * 8.0 * 2.0;
 }
+
+/* 24 zmm chains: enough for two 512-bit FMA pipes of 4-cycle latency. */
+__attribute__((target("avx512f"))) static double kb_fma_probe_avx512(int64_t iterations,
+                                                                   float *sink) {
+    __m512 acc[24];
+    for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iterations; it++) {
+        for (int i = 0; i < 24; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+        /* (two statements: 24 read-write operands exceed GCC's limit of 30) */
+        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
+                         "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]),
+                         "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]));
+        __asm__ volatile("" : "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]),
+                         "+v"(acc[16]), "+v"(acc[17]), "+v"(acc[18]), "+v"(acc[19]),
+                         "+v"(acc[20]), "+v"(acc[21]), "+v"(acc[22]), "+v"(acc[23]));
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_ps(s, acc[i]);
+    *sink = _mm512_reduce_add_ps(s);
+    return (double)iterations * 24.0 * 16.0 * 2.0;
+}
 #endif
 
 #if defined(__aarch64__)
@@ -55,22 +77,49 @@ static double kb_fma_probe_scalar(int64_t iterations, float *sink) {
     return (double)iterations * 8.0 * 2.0;
 }
 
-double kb_fma_probe(int64_t iterations, float *sink) {
-    int isa = kb_dispatch_isa();
+double kb_fma_probe_isa(kb_isa isa, int64_t iterations, float *sink) {
+    if (!kb_isa_supported(isa)) return 0;
+    switch (isa) {
 #if defined(__x86_64__)
-    if (isa == KB_ISA_AVX2_FMA) return kb_fma_probe_avx2(iterations, sink);
+    case KB_ISA_AVX512: return kb_fma_probe_avx512(iterations, sink);
+    case KB_ISA_AVX2_FMA: return kb_fma_probe_avx2(iterations, sink);
 #endif
 #if defined(__aarch64__)
-    if (isa == KB_ISA_NEON) return kb_fma_probe_neon(iterations, sink);
+    case KB_ISA_NEON: return kb_fma_probe_neon(iterations, sink);
 #endif
-    return kb_fma_probe_scalar(iterations, sink);
+    default: return kb_fma_probe_scalar(iterations, sink);
+    }
+}
+
+double kb_fma_probe(int64_t iterations, float *sink) {
+    return kb_fma_probe_isa(kb_best_isa(), iterations, sink);
 }
 
 /* Load probe: sums `floats` floats (a multiple of 32, 32-byte aligned) `passes`
- * times with four independent accumulators: at the bandwidth of whichever
+ * times with four independent accumulators, at the best ISA: at the bandwidth of whichever
  * cache holds the buffer (L2 for 128 KiB: 117 GB/s on Zen 4, well under what
  * four add chains allow). */
 #if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void kb_load_probe_avx512(const float *buf, int64_t floats,
+                                                                   int64_t passes, float *sink) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t p = 0; p < passes; p++) {
+        int64_t i = 0;
+        for (; i + 64 <= floats; i += 64) {
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(buf + i));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(buf + i + 16));
+            a2 = _mm512_add_ps(a2, _mm512_loadu_ps(buf + i + 32));
+            a3 = _mm512_add_ps(a3, _mm512_loadu_ps(buf + i + 48));
+        }
+        if (i < floats) { /* 32 left */
+            a0 = _mm512_add_ps(a0, _mm512_loadu_ps(buf + i));
+            a1 = _mm512_add_ps(a1, _mm512_loadu_ps(buf + i + 16));
+        }
+        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3));
+    }
+    *sink = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 __attribute__((target("avx2"))) static void kb_load_probe_avx2(const float *buf, int64_t floats,
                                                                int64_t passes, float *sink) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -92,7 +141,12 @@ __attribute__((target("avx2"))) static void kb_load_probe_avx2(const float *buf,
 double kb_load_probe(const float *buf, int64_t floats, int64_t passes, float *sink) {
     floats -= floats % 32;
 #if defined(__x86_64__)
-    if (kb_dispatch_isa() == KB_ISA_AVX2_FMA) {
+    const kb_isa best = kb_best_isa();
+    if (best == KB_ISA_AVX512) {
+        kb_load_probe_avx512(buf, floats, passes, sink);
+        return (double)floats * (double)passes * sizeof(float);
+    }
+    if (best == KB_ISA_AVX2_FMA) {
         kb_load_probe_avx2(buf, floats, passes, sink);
         return (double)floats * (double)passes * sizeof(float);
     }
@@ -122,9 +176,9 @@ void kb_spin_pause(void) {
 
 const char *kb_compiler_info(void) {
 #if defined(__clang__)
-    return "clang " __clang_version__ "; -O3 -fno-math-errno; AVX2 per function via target(\"avx2,fma\")";
+    return "clang " __clang_version__ "; -O3 -fno-math-errno; AVX2 and AVX-512 per function via target(\"avx2,fma\"), target(\"avx512f,avx512vl,fma\")";
 #elif defined(__GNUC__)
-    return "gcc " __VERSION__ "; -O3 -fno-math-errno; AVX2 per function via target(\"avx2,fma\")";
+    return "gcc " __VERSION__ "; -O3 -fno-math-errno; AVX2 and AVX-512 per function via target(\"avx2,fma\"), target(\"avx512f,avx512vl,fma\")";
 #else
     return "unknown compiler; -O3";
 #endif

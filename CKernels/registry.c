@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 /* Declarations, generated from the tables. */
 #define KB_BSR(fn, isa, br, bc, tile, ncls)                                           \
@@ -16,6 +19,7 @@
 #include "table_scalar.h"
 #if defined(__x86_64__)
 #include "table_avx2_fma.h"
+#include "table_avx512.h"
 #endif
 #if defined(__aarch64__)
 #include "table_neon.h"
@@ -29,6 +33,7 @@ static const kb_kernel_info kb_registry[] = {
 #include "table_scalar.h"
 #if defined(__x86_64__)
 #include "table_avx2_fma.h"
+#include "table_avx512.h"
 #endif
 #if defined(__aarch64__)
 #include "table_neon.h"
@@ -47,9 +52,28 @@ const char *kb_isa_name(kb_isa isa) {
     case KB_ISA_SCALAR: return "scalar";
     case KB_ISA_AVX2_FMA: return "avx2_fma";
     case KB_ISA_NEON: return "neon";
+    case KB_ISA_AVX512: return "avx512";
     }
     return "unknown";
 }
+
+#if defined(__x86_64__)
+/* AVX-512 F and VL in CPUID leaf 7, and XCR0 (XGETBV, allowed once CPUID
+ * reports OSXSAVE) with the SSE, AVX, opmask, ZMM_Hi256 and Hi16_ZMM state
+ * (bits 1, 2, 5, 6, 7) enabled: an OS that does not save the ZMM registers
+ * on a context switch makes the instructions fault, whatever CPUID says. */
+static int kb_avx512_usable(void) {
+    unsigned a, b, c, d;
+    /* OSXSAVE, and FMA (every AVX-512 CPU has it; the kernels' ymm code uses it) */
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 12))) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (!(b & (1u << 16)) || !(b & (1u << 31))) return 0; /* AVX512F, AVX512VL */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xe6u) == 0xe6u;
+}
+#endif
 
 int kb_isa_supported(kb_isa isa) {
     switch (isa) {
@@ -67,11 +91,28 @@ int kb_isa_supported(kb_isa isa) {
 #else
         return 0;
 #endif
+    case KB_ISA_AVX512:
+#if defined(__x86_64__)
+        {
+            /* CPUID and XGETBV once (each CPUID exits a VM); relaxed
+             * atomics: threads that race compute the same value */
+            static int usable = -1;
+            int u = __atomic_load_n(&usable, __ATOMIC_RELAXED);
+            if (u < 0) {
+                u = kb_avx512_usable();
+                __atomic_store_n(&usable, u, __ATOMIC_RELAXED);
+            }
+            return u;
+        }
+#else
+        return 0;
+#endif
     }
     return 0;
 }
 
-static kb_isa kb_best_isa(void) {
+kb_isa kb_best_isa(void) {
+    if (kb_isa_supported(KB_ISA_AVX512)) return KB_ISA_AVX512;
     if (kb_isa_supported(KB_ISA_AVX2_FMA)) return KB_ISA_AVX2_FMA;
     if (kb_isa_supported(KB_ISA_NEON)) return KB_ISA_NEON;
     return KB_ISA_SCALAR;
@@ -80,7 +121,7 @@ static kb_isa kb_best_isa(void) {
 int kb_dispatch_isa(void) {
     const char *forced = getenv("KERNELBENCH_ISA");
     if (forced == NULL || forced[0] == '\0') return (int)kb_best_isa();
-    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_NEON; isa++) {
+    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_AVX512; isa++) {
         if (strcmp(forced, kb_isa_name((kb_isa)isa)) == 0)
             return kb_isa_supported((kb_isa)isa) ? isa : -1;
     }

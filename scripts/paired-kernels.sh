@@ -16,6 +16,11 @@
 #        [--variant NAME=FLAGS]... KERNEL M K BLOCK SPARSITY N
 #   e.g. bash scripts/paired-kernels.sh --base HEAD~1 bsr_f32_spmm_b8x8_n24__avx2_fma 4096 4096 8x8 0.9 64
 #
+# KERNEL may also name one kernel per build, comma-separated (base, new,
+# then the variants): two kernels side by side, e.g. AVX2 (base = HEAD)
+# against AVX-512 (the working tree) in one process:
+#   bash scripts/paired-kernels.sh bsr_f32_spmm_b8x8_n24__avx2_fma,bsr_f32_spmm_b8x8_n64__avx512 4096 4096 8x8 0.9 64
+#
 # BLOCK is RxC (or one number for square blocks; 1 for a CSR kernel). P
 # defaults to 40 rounds. --offset starts A, B and C that many bytes past a
 # page (default 0, as kernelbench's driver; 16 puts B rows off cache lines).

@@ -12,6 +12,9 @@
 // a round, so the per-round ratio is the number to read.
 //
 // Usage: paired [--offset=BYTES] KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]
+// KERNEL is one registered name for every build, or NAME,NAME,... with one
+// name per build (two kernels of one build side by side: the same LIB.so
+// twice, e.g. an AVX2 and an AVX-512 kernel).
 // A kernel of an ISA this CPU does not support is refused (exit 2), not run.
 // --offset starts every array that many bytes past a page boundary (a multiple
 // of 4 below the page size), e.g. 16 for B rows that do not start on a cache line.
@@ -92,7 +95,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: paired [--offset=BYTES] KERNEL M K R C SPARSITY N PAIRS LIB.so [LIB.so ...]\n");
         return 2;
     }
-    const char *name = argv[1];
+    std::vector<std::string> names;
+    for (const char *p = argv[1];; p++) {
+        const char *comma = strchr(p, ',');
+        names.emplace_back(p, comma ? (size_t)(comma - p) : strlen(p));
+        if (!comma) break;
+        p = comma;
+    }
     const int m = (int)parse(argv[2], "M", 1, 1 << 20), k = (int)parse(argv[3], "K", 1, 1 << 20);
     const int r = (int)parse(argv[4], "R", 1, 256), c = (int)parse(argv[5], "C", 1, 256);
     char *end = nullptr;
@@ -104,6 +113,10 @@ int main(int argc, char **argv) {
     const int n = (int)parse(argv[7], "N", 1, 1 << 16);
     const int pairs = (int)parse(argv[8], "PAIRS", 1, 100000);
     const int builds = argc - 9;
+    if (names.size() != 1 && names.size() != (size_t)builds) {
+        fprintf(stderr, "paired: %zu kernel names for %d builds (give one, or one per build)\n", names.size(), builds);
+        return 2;
+    }
 
     std::vector<const kb_kernel_info *> kernels;
     probe_fn probe = nullptr;
@@ -113,6 +126,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "paired: %s\n", dlerror());
             return 1;
         }
+        const char *name = names[names.size() == 1 ? 0 : i].c_str();
         const find_fn find = (find_fn)dlsym(h, "kb_find");
         const kb_kernel_info *ki = find ? find(name) : nullptr;
         if (!ki) {
@@ -190,11 +204,11 @@ int main(int argc, char **argv) {
             ratios[i].push_back(t[0] / t[i]);
         }
     }
-    printf("%s  M=%d K=%d block %dx%d sparsity %g N=%d  offset %zu  %d pairs  FMA probe %.1f GFLOP/s (median)\n", name,
+    printf("%s  M=%d K=%d block %dx%d sparsity %g N=%d  offset %zu  %d pairs  FMA probe %.1f GFLOP/s (median)\n", argv[1],
            m, k, r, c, s, n, offset_bytes, pairs, quantile(probes, 0.5));
     for (int i = 0; i < builds; i++)
         printf("  build %d %-40s median %10.1f us  %6.1f GFLOP/s  speedup over build 0: %.3f [%.3f, %.3f]\n", i,
-               argv[9 + i], quantile(times[i], 0.5) * 1e6, flops / quantile(times[i], 0.5) * 1e-9,
+               names.size() == 1 ? argv[9 + i] : (std::string(argv[9 + i]) + " " + kernels[i]->name).c_str(), quantile(times[i], 0.5) * 1e6, flops / quantile(times[i], 0.5) * 1e-9,
                quantile(ratios[i], 0.5), quantile(ratios[i], 0.25), quantile(ratios[i], 0.75));
     return 0;
 }

@@ -94,6 +94,7 @@ typedef enum kb_isa {
     KB_ISA_SCALAR = 0,
     KB_ISA_AVX2_FMA = 1,
     KB_ISA_NEON = 2,
+    KB_ISA_AVX512 = 3, /* AVX-512 F + VL (x86-64), with the OS saving ZMM state */
 } kb_isa;
 
 typedef enum kb_format {
@@ -113,7 +114,7 @@ typedef enum kb_nclass {
  * (columns computed per inner iteration).
  */
 typedef struct kb_kernel_info {
-    const char *name; /* op, block, tile, "__", ISA: bsr_f32_spmm_b8x8_n16__avx2_fma */
+    const char *name; /* op, block, tile, "__", ISA: bsr_f32_spmm_b8x8_n24__avx2_fma */
     kb_format format;
     kb_isa isa;
     int32_t block_rows, block_cols;
@@ -126,15 +127,22 @@ typedef struct kb_kernel_info {
 /** The registry: every kernel compiled for this architecture. */
 const kb_kernel_info *kb_kernels(int32_t *count);
 
-/** Name of an ISA: "scalar", "avx2_fma", "neon". */
+/** Name of an ISA: "scalar", "avx2_fma", "neon", "avx512". */
 const char *kb_isa_name(kb_isa isa);
 
-/** Whether this CPU (and build) can run kernels of this ISA. */
+/**
+ * Whether this CPU (and build) can run kernels of this ISA. AVX-512 needs
+ * CPUID's AVX-512 F and VL and an OS that saves the opmask and ZMM state
+ * (XCR0 bits 1, 2, 5, 6 and 7, read with XGETBV).
+ */
 int kb_isa_supported(kb_isa isa);
+
+/** The best ISA this CPU runs: avx512, else avx2_fma, else neon, else scalar. */
+kb_isa kb_best_isa(void);
 
 /**
  * The ISA dispatch may use: the best supported one, or the one named by the
- * environment variable KERNELBENCH_ISA ("scalar", "avx2_fma", "neon") when it
+ * environment variable KERNELBENCH_ISA ("scalar", "avx2_fma", "avx512", "neon") when it
  * is set and supported. Returns -1 when KERNELBENCH_ISA names an ISA that is
  * unknown or unsupported here (the caller reports it).
  */
@@ -157,15 +165,19 @@ const char *kb_cpu_model(void);
 
 /**
  * Measure the FMA throughput of one core: runs `iterations` rounds of
- * independent FMA chains at the best ISA and returns the FLOPs executed
- * (2 per lane per FMA). The caller times it.
+ * independent FMA chains at the best ISA this CPU runs (kb_best_isa(),
+ * whatever KERNELBENCH_ISA says) and returns the FLOPs executed (2 per lane
+ * per FMA). The caller times it.
  */
 double kb_fma_probe(int64_t iterations, float *sink);
 
+/** kb_fma_probe at ISA `isa`; 0 (nothing run) when this CPU lacks it. */
+double kb_fma_probe_isa(kb_isa isa, int64_t iterations, float *sink);
+
 /**
  * Load probe: sums the first floats - floats % 32 floats of buf (32-byte
- * aligned) `passes` times at the bandwidth of the cache that holds them (AVX2
- * where the dispatch ISA is AVX2/FMA, else scalar) and returns the bytes read. The
+ * aligned) `passes` times at the bandwidth of the cache that holds them (at
+ * the best ISA: AVX-512, else AVX2, else scalar) and returns the bytes read. The
  * caller times it; a buffer that fits in L2 makes it a probe of the core's
  * own load bandwidth, which a workload sharing the core slows down.
  */

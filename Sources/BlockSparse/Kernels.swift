@@ -5,11 +5,13 @@ import COpenBLAS
 public enum ISA: String, CaseIterable, Sendable, Codable {
     case scalar
     case avx2_fma
+    case avx512
     case neon
 
     init(_ raw: kb_isa) {
         switch raw {
         case KB_ISA_AVX2_FMA: self = .avx2_fma
+        case KB_ISA_AVX512: self = .avx512
         case KB_ISA_NEON: self = .neon
         default: self = .scalar
         }
@@ -19,12 +21,18 @@ public enum ISA: String, CaseIterable, Sendable, Codable {
         switch self {
         case .scalar: return KB_ISA_SCALAR
         case .avx2_fma: return KB_ISA_AVX2_FMA
+        case .avx512: return KB_ISA_AVX512
         case .neon: return KB_ISA_NEON
         }
     }
 
-    /// Whether this CPU (and this build) runs kernels of this ISA.
+    /// Whether this CPU (and this build) runs kernels of this ISA (AVX-512:
+    /// CPUID's F and VL, and an OS that saves the ZMM state).
     public var isSupported: Bool { kb_isa_supported(raw) != 0 }
+
+    /// The best ISA this CPU runs, whatever `KERNELBENCH_ISA` says: the one
+    /// the FMA and load probes use.
+    public static var best: ISA { ISA(kb_best_isa()) }
 }
 
 /// Storage format of the sparse operand.

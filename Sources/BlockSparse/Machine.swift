@@ -17,6 +17,12 @@ public struct MachinePeak: Sendable, Codable, Equatable {
     /// What one `DispatchQueue.concurrentPerform` per product costs beyond
     /// its work (``ForkJoinCost/beyondIdeal`` of runtime `dispatch`), seconds.
     public var dispatchOverhead: Double
+    /// The ISA the FMA probe ran at (the best this CPU runs); nil in files written before it was recorded.
+    public var isa: String?
+    /// One-core FMA throughput at each ISA this CPU runs, GFLOP/s (fastest of 7 probes each;
+    /// `gflopsOneCore` is the best ISA's); nil in files written before it was recorded.
+    public var gflopsOneCoreByISA: [String: Double]?
+
     /// Fork/join cost of each threading runtime on `threads` threads, keyed
     /// by ``ThreadingRuntime`` name. Nil in files written before it existed.
     public var forkJoin: [String: ForkJoinCost]?
@@ -43,13 +49,16 @@ public struct MachinePeak: Sendable, Codable, Equatable {
     }
 
     public init(gflopsOneCore: Double, gflopsAllCores: Double, threads: Int, triadGBps: Double,
-                dispatchOverhead: Double, forkJoin: [String: ForkJoinCost]? = nil) {
+                dispatchOverhead: Double, forkJoin: [String: ForkJoinCost]? = nil, isa: String? = nil,
+                gflopsOneCoreByISA: [String: Double]? = nil) {
         self.gflopsOneCore = gflopsOneCore
         self.gflopsAllCores = gflopsAllCores
         self.threads = threads
         self.triadGBps = triadGBps
         self.dispatchOverhead = dispatchOverhead
         self.forkJoin = forkJoin
+        self.isa = isa
+        self.gflopsOneCoreByISA = gflopsOneCoreByISA
     }
 
     /// How much the FMA probe speeds up on `threads` cores (ideally `threads`).
@@ -73,13 +82,18 @@ public struct MachinePeak: Sendable, Codable, Equatable {
         let oneSamples = fmaGFLOPS(threads: 1)
         let (one, all) = peaks(oneCore: oneSamples, allCores: threads == 1 ? oneSamples : fmaGFLOPS(threads: threads),
                                threads: threads)
+        let best = ISA.best
+        var byISA = [best.rawValue: one]
+        for isa in ISA.allCases where isa != best && isa.isSupported {
+            byISA[isa.rawValue] = fmaGFLOPS(threads: 1, isa: isa).max() ?? 0
+        }
         let costs = ThreadingRuntime.allCases.map {
             ($0.rawValue, ForkJoinCost.measure($0, threads: threads, spinWindow: spinWindow))
         }
         let forkJoin = Dictionary(uniqueKeysWithValues: costs)
         return MachinePeak(gflopsOneCore: one, gflopsAllCores: all, threads: threads, triadGBps: triad(threads: threads),
                            dispatchOverhead: forkJoin[ThreadingRuntime.dispatch.rawValue]!.beyondIdeal,
-                           forkJoin: forkJoin)
+                           forkJoin: forkJoin, isa: best.rawValue, gflopsOneCoreByISA: byISA)
     }
 
     /// The peaks from probe samples (GFLOP/s). Another workload on a core
@@ -94,20 +108,23 @@ public struct MachinePeak: Sendable, Codable, Equatable {
         return (max(oneCore.max() ?? 0, all / Double(max(1, threads))), all)
     }
 
-    /// GFLOP/s of `threads` concurrent FMA probes: 7 runs of a few ms after a warm-up run.
-    public static func fmaGFLOPS(threads: Int) -> [Double] {
-        Array((0..<8).map { _ in probeGFLOPS(threads: threads, iterations: 2_000_000) }.dropFirst())
+    /// GFLOP/s of `threads` concurrent FMA probes at `isa` (default: the best
+    /// this CPU runs): 7 runs of a few ms after a warm-up run.
+    public static func fmaGFLOPS(threads: Int, isa: ISA = .best) -> [Double] {
+        Array((0..<8).map { _ in probeGFLOPS(threads: threads, iterations: 2_000_000, isa: isa) }.dropFirst())
     }
 
     /// One run of `threads` concurrent FMA probes of `iterations` rounds each
-    /// (2 million: 384 MFLOP, 3-4 ms at 100-120 GFLOP/s), GFLOP/s over the wall time.
-    public static func probeGFLOPS(threads: Int, iterations: Int64) -> Double {
+    /// (2 million: 384 MFLOP with AVX2, 768 with AVX-512; a few ms), at `isa`
+    /// (default: the best this CPU runs), GFLOP/s over the wall time; 0 for an
+    /// ISA this CPU lacks.
+    public static func probeGFLOPS(threads: Int, iterations: Int64, isa: ISA = .best) -> Double {
         nonisolated(unsafe) let sinks = UnsafeMutablePointer<Float>.allocate(capacity: threads)
         nonisolated(unsafe) let flops = UnsafeMutablePointer<Double>.allocate(capacity: threads)
         defer { sinks.deallocate(); flops.deallocate() }
         let t0 = monotonicNanoseconds()
         DispatchQueue.concurrentPerform(iterations: threads) { i in
-            flops[i] = kb_fma_probe(iterations, sinks + i)
+            flops[i] = kb_fma_probe_isa(isa.raw, iterations, sinks + i)
         }
         let seconds = Double(monotonicNanoseconds() - t0) * 1e-9
         return (0..<threads).reduce(0) { $0 + flops[$1] } / seconds / 1e9

@@ -403,7 +403,7 @@ public enum ReportRenderer {
             ("OpenBLAS", "\(c.openblas_config) (\(c.openblas_threads) thread\(c.openblas_threads == 1 ? "" : "s"))"),
         ]
         if let p = c.peak {
-            rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core, \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"
+            rows.append(("FMA peak", "\(Fmt.sig(p.gflopsOneCore)) GFLOP/s on 1 core\(p.isa.map { " (\($0))" } ?? ""), \(Fmt.sig(p.gflopsAllCores)) GFLOP/s on \(p.threads) thread\(p.threads == 1 ? "" : "s")"
                          + (p.threads > 1 ? " (\(String(format: "%.2f", p.computeScaling))x)" : "")))
             rows.append(("Bandwidth", "\(Fmt.sig(p.triadGBps)) GB/s STREAM triad (\(p.threads) thread\(p.threads == 1 ? "" : "s"))"))
             rows.append(("Fork/join", p.forkJoinDescription))

@@ -14,7 +14,7 @@ struct KernelBench: ParsableCommand {
 
             Exit codes: 0 success, 1 runtime failure (including a verification mismatch), \
             2 bad usage or bad input.
-            Environment: KERNELBENCH_ISA=scalar|avx2_fma|neon forces the kernels' ISA.
+            Environment: KERNELBENCH_ISA=scalar|avx2_fma|avx512|neon forces the kernels' ISA.
             """,
         subcommands: [Run.self, List.self, Peak.self, Export.self, Compare.self, Report.self, Instructions.self, Paper.self],
         defaultSubcommand: Run.self

@@ -153,8 +153,9 @@ struct Run: ParsableCommand {
 
         note("kernelbench: measuring this machine's FMA peak, bandwidth and fork/join cost...")
         let peak = MachinePeak.measure(threads: topology.cpuCount)
-        note(String(format: "kernelbench: peak %.1f GFLOP/s/core, %.1f GFLOP/s on %d threads, triad %.1f GB/s",
-                    peak.gflopsOneCore, peak.gflopsAllCores, peak.threads, peak.triadGBps))
+        note(String(format: "kernelbench: peak %.1f GFLOP/s/core", peak.gflopsOneCore) + " (\(peak.isa ?? "?"))"
+             + String(format: ", %.1f GFLOP/s on %d threads, triad %.1f GB/s",
+                      peak.gflopsAllCores, peak.threads, peak.triadGBps))
         note("kernelbench: fork/join " + peak.forkJoinDescription)
         if let warning = peak.scalingWarning { note("kernelbench: warning: " + warning) }
         let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)

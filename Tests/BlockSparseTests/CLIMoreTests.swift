@@ -159,6 +159,15 @@ import Testing
         try expectFailure(["peak", "--threads", "4097"], "--threads must be between 1 and 4096")
     }
 
+    /// `peak` prints the one-core FMA rate at each ISA this CPU runs, the best one first.
+    @Test func peakShowsEveryISA() throws {
+        let text = try run(["peak", "--threads", "1"])
+        #expect(text.code == 0 && text.out.contains("at \(ISA.best.rawValue), the best ISA here"), "\(text.out)")
+        for isa in ISA.allCases where isa.isSupported && isa != ISA.best {
+            #expect(text.out.contains("1 core at \(isa.rawValue):"), "\(text.out)")
+        }
+    }
+
     // MARK: messages
 
     /// A directory, an empty path or an empty filter gets a message that says so.

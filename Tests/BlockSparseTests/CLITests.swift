@@ -283,6 +283,17 @@ import Testing
         #expect(list.code == 0 && list.out.contains("bsr_f32_spmm_generic__scalar") && list.out.contains("Dispatch"))
         let forced = try run(["list"], env: ["KERNELBENCH_ISA": "scalar"])
         #expect(forced.out.contains("forced by KERNELBENCH_ISA=scalar"))
+        #if arch(x86_64)
+        #expect(list.out.contains("bsr_f32_spmm_b8x8_n64__avx512"))
+        let avx512 = try run(["list"], env: ["KERNELBENCH_ISA": "avx512"])
+        if ISA.avx512.isSupported {
+            #expect(avx512.code == 0 && avx512.out.contains("Dispatch:   avx512 (forced by KERNELBENCH_ISA=avx512)"))
+            #expect(list.out.contains("Dispatch:   avx512"))
+        } else {
+            #expect(avx512.code == 2 && avx512.err.contains("KERNELBENCH_ISA=avx512 is not an ISA this CPU runs"),
+                    "\(avx512.err)")
+        }
+        #endif
 
         let export = try run(["export", "--shape", "30x20", "--block", "4", "--sparsity", "0.5", "--seed", "9", "--output", "a.mtx"])
         #expect(export.code == 0, "\(export.err)")

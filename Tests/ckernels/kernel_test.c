@@ -645,7 +645,7 @@ static void check_dispatch(void) {
     }
     setenv("KERNELBENCH_ISA", "bogus", 1);
     check(kb_dispatch_isa() == -1, "KERNELBENCH_ISA=bogus is not rejected");
-    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_NEON; isa++) {
+    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_AVX512; isa++) {
         setenv("KERNELBENCH_ISA", kb_isa_name((kb_isa)isa), 1);
         const int want = kb_isa_supported((kb_isa)isa) ? isa : -1;
         check(kb_dispatch_isa() == want, "KERNELBENCH_ISA=%s: kb_dispatch_isa() = %d, want %d",
@@ -655,13 +655,16 @@ static void check_dispatch(void) {
     d = kb_dispatch_isa();
     check(d >= 0 && kb_isa_supported((kb_isa)d), "kb_dispatch_isa() = %d unsupported", d);
     int best = KB_ISA_SCALAR;
-    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_NEON; isa++)
+    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_AVX512; isa++)
         if (kb_isa_supported((kb_isa)isa)) best = isa;
     check(d == best, "kb_dispatch_isa() = %d, best supported is %d", d, best);
+    check(kb_best_isa() == (kb_isa)best, "kb_best_isa() = %d, best supported is %d", kb_best_isa(), best);
+    check(!kb_isa_supported(KB_ISA_AVX512) || kb_isa_supported(KB_ISA_AVX2_FMA),
+          "AVX-512 supported without AVX2/FMA");
     setenv("KERNELBENCH_ISA", "", 1);
     check(kb_dispatch_isa() == d, "KERNELBENCH_ISA empty is not the default");
 
-    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_NEON; isa++) check_select((kb_isa)isa);
+    for (int isa = KB_ISA_SCALAR; isa <= KB_ISA_AVX512; isa++) check_select((kb_isa)isa);
 
     if (saved_copy) {
         setenv("KERNELBENCH_ISA", saved_copy, 1);
