@@ -306,8 +306,8 @@ struct Run: ParsableCommand {
             throw ValidationError("--break-even compares with dense: add dense to --formats")
         }
         return SuiteConfig(sources: sources, blocks: blockList, sparsities: sparsityList, ns: nList, threads: threadList,
-                           formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try strategyList(),
-                           runtimes: try runtimeList(), spinWindow: spinWindow * 1e-6,
+                           formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try namedList(strategy, option: "--strategy"),
+                           runtimes: try namedList(runtime, option: "--runtime"), spinWindow: spinWindow * 1e-6,
                            bPlacement: bPlacement, breakEven: search ? BreakEvenSearch() : nil)
     }
 
@@ -320,21 +320,14 @@ struct Run: ParsableCommand {
         }.uniqued()
     }
 
-    func runtimeList() throws -> [ThreadingRuntime] {
-        try splitList(runtime, option: "--runtime").map { text in
-            guard let r = ThreadingRuntime(rawValue: text) else {
-                throw ValidationError("--runtime: '\(text)' is not team or dispatch")
+    /// A comma-separated list of an option's named values (`--strategy`, `--runtime`).
+    func namedList<T: CaseIterable & RawRepresentable & Hashable>(_ text: String, option: String) throws -> [T]
+    where T.RawValue == String {
+        try splitList(text, option: option).map { item in
+            guard let value = T(rawValue: item) else {
+                throw ValidationError("\(option): '\(item)' is not " + T.allCases.map(\.rawValue).joined(separator: " or "))
             }
-            return r
-        }.uniqued()
-    }
-
-    func strategyList() throws -> [PartitionStrategy] {
-        try splitList(strategy, option: "--strategy").map { text in
-            guard let s = PartitionStrategy(rawValue: text) else {
-                throw ValidationError("--strategy: '\(text)' is not balanced or equal-rows")
-            }
-            return s
+            return value
         }.uniqued()
     }
 
