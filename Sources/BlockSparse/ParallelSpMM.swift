@@ -233,8 +233,9 @@ public final class ParallelSpMM: @unchecked Sendable {
         forEachPartition { self.runPartition($0, accumulate: accumulate) }
     }
 
-    /// The team of the session in progress; only the thread running the
-    /// session's body reads or writes it.
+    /// The team of the session in progress: set and read by the thread that
+    /// runs the session's body, checked by the caller before a session (the
+    /// session's start and end order the two).
     private var sessionTeam: WorkerTeam?
 
     /// Runs `body`, whose products (``run(accumulate:)``) go to one worker
