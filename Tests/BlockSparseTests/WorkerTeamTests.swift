@@ -37,9 +37,14 @@ import CKernels
                                        (20_000, 5e-6, true)] {
             withWatchdog("\(count) products with a \(window * 1e6) us spin window") {
                 let tally = Tally(), onWorkers = Tally()
-                nonisolated(unsafe) var expected = 0, firstMismatch: Int?
+                nonisolated(unsafe) var expected = 0, firstMismatch: Int?, workerStarted = false
                 WorkerTeam.withTeam(threads: 2, spinWindow: window) { team in
                     let caller = pthread_self()  // the session's thread (not always the test's)
+                    // The worker's iteration starts when Dispatch has a thread for it: with other
+                    // tests running beside this one, that can take a while (products never wait for it).
+                    let deadline = Date().addingTimeInterval(60)
+                    while team.workersRunning == 0 && Date() < deadline { usleep(1000) }
+                    workerStarted = team.workersRunning == 1
                     for i in 0..<count {
                         let tasks = 1 + i % 4
                         team.run(tasks: tasks) { _ in
@@ -55,6 +60,7 @@ import CKernels
                 }
                 #expect(firstMismatch == nil, "product \(firstMismatch ?? -1) returned before its tasks were done")
                 #expect(tally.value == expected)
+                #expect(workerStarted, "Dispatch gave the team no worker in 60 s")
                 // A polling worker takes some; a sleeping one may wake after the caller took all.
                 if window == WorkerTeam.defaultSpinWindow { #expect(onWorkers.value > 0, "no task ran on the team's worker") }
             }
