@@ -128,7 +128,7 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], s
     func hasSession(_ i: Int) -> Bool { i < sessions.count && sessions[i] != nil }
     /// Body i's calls of one round, inside its session if it has one.
     func inSession(_ i: Int, _ calls: () -> Void) {
-        if hasSession(i), let session = sessions[i] { session(calls) } else { calls() }
+        if i < sessions.count, let session = sessions[i] { session(calls) } else { calls() }
     }
     /// Untimed calls for at least the warm-up time (at least one); seconds per call.
     func warm(_ body: () -> Void) -> Double {
