@@ -317,9 +317,9 @@ public final class QuietCheck: @unchecked Sendable {
     }
 
     /// The gate measureInterleaved uses: waits in steps of 20 ms, up to
-    /// `maxWait` seconds per comparison set.
-    public func gate(maxWait: Double = 3) -> QuietGate {
-        QuietGate(maxWait: maxWait, isQuiet: { self.isQuiet() }, waitStep: {
+    /// `maxWait` seconds per comparison set and within `budget` for the run.
+    public func gate(maxWait: Double = 3, budget: RetimeBudget? = nil) -> QuietGate {
+        QuietGate(maxWait: maxWait, budget: budget, isQuiet: { self.isQuiet() }, waitStep: {
             usleep(20_000)
             return self.isQuiet()
         })

@@ -427,6 +427,16 @@ public enum ReportRenderer {
         return w
     }
 
+    /// Cases whose medians include rounds timed while the quiet check failed.
+    static func disturbedWarnings(_ r: BenchmarkReport) -> [String] {
+        let disturbed = medianEntries(r).compactMap(\.disturbed_rounds).filter { $0 > 0 }
+        guard let most = disturbed.max() else { return [] }
+        return ["\(disturbed.count) case\(disturbed.count == 1 ? "" : "s") kept up to \(most) round\(most == 1 ? "" : "s") "
+                + "timed while the quiet check failed around them (the set's limit of dropped rounds or the run's "
+                + "retime budget was spent): another workload shared the core then, and their medians may read slow "
+                + "(disturbed_rounds in the JSON)."]
+    }
+
     /// A row's sparsity: the target (a file's own, or its pruning target),
     /// and for a file's rows the achieved sparsity of the matrix multiplied
     /// beside it when it differs (block shapes store explicit zeros).
@@ -458,7 +468,7 @@ public enum ReportRenderer {
             for e in bad { o += "> - \(mdEscape(describe(e)))\n" }
             o += "\n"
         }
-        for w in contextWarnings(r.context) { o += "> **Note:** \(mdEscape(w))\n\n" }
+        for w in contextWarnings(r.context) + disturbedWarnings(r) { o += "> **Note:** \(mdEscape(w))\n\n" }
         let retimed = medians.compactMap(\.retimed_rounds).filter { $0 > 0 }
         if let most = retimed.max() {
             o += "> **Note:** the quiet check (a load probe of the core around every timed repetition) failed in rounds of "

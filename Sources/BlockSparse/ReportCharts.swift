@@ -323,7 +323,7 @@ extension ReportRenderer {
             for b in bad { o += "<li>\(e(describe(b).replacingOccurrences(of: "`", with: "")))</li>\n" }
             o += "</ul></div>\n"
         }
-        for w in contextWarnings(r.context) { o += "<p class=\"warn\">\(e(w))</p>\n" }
+        for w in contextWarnings(r.context) + disturbedWarnings(r) { o += "<p class=\"warn\">\(e(w))</p>\n" }
 
         o += "<h2>Machine</h2>\n<table class=\"kv\"><tbody>\n"
         for (k, v) in contextRows(r.context) { o += "<tr><th>\(e(k))</th><td>\(e(v))</td></tr>\n" }

@@ -54,6 +54,10 @@ public struct BenchmarkEntry: Codable, Sendable, Equatable {
     /// Rounds of this case's comparison set that were timed and dropped
     /// because the quiet check failed around them (nil: no quiet check).
     public var retimed_rounds: Int? = nil
+    /// Rounds of this case's comparison set kept although the quiet check
+    /// failed around them (its limit of dropped rounds or the run's retime
+    /// budget was spent; nil: no quiet check).
+    public var disturbed_rounds: Int? = nil
 }
 
 /// A threaded case taken apart, measured right after its timing: rounds of

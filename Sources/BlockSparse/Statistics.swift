@@ -74,6 +74,9 @@ public struct Measurement: Sendable {
     /// Rounds timed and then dropped because the quiet check failed around
     /// them (see ``measureInterleaved(_:_:quiet:)``); nil without a check.
     public var retimedRounds: Int? = nil
+    /// Rounds kept although the check failed around them: the set's limit
+    /// of dropped rounds or the run's ``RetimeBudget`` was spent; nil without a check.
+    public var disturbedRounds: Int? = nil
     public var summary: Summary { Summary(perCall) }
 }
 
@@ -120,8 +123,10 @@ public func measure(_ policy: TimingPolicy, session: Session? = nil, _ body: () 
 /// `quiet.maxWait` seconds per call of this function) for the check to pass:
 /// on a shared VM another workload can take part of the core for seconds,
 /// and every kernel then reads 20-45% slower. At most `minRepetitions` rounds
-/// (at least 3) are dropped; later rounds are kept whatever the check says.
-/// Each measurement reports how many rounds were dropped.
+/// (at least 3) are dropped, and only while the gate's run-wide budget
+/// lasts (waits and dropped rounds are charged to it); later rounds are kept
+/// whatever the check says. Each measurement reports how many rounds were
+/// dropped and how many were kept disturbed.
 public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], sessions: [Session?] = [],
                                quiet: QuietGate? = nil) -> [Measurement] {
     guard !bodies.isEmpty else { return [] }
@@ -154,18 +159,22 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], s
     }
     var samples = Array(repeating: [Double](), count: bodies.count)
     var totals = Array(repeating: 0.0, count: bodies.count)
-    var round = 0, dropped = 0
+    var round = 0, dropped = 0, disturbed = 0
     let maxDropped = max(3, policy.minRepetitions)
     var waitLeft = quiet?.maxWait ?? 0
+    let budgetLeft = { quiet?.budget?.left ?? .infinity }
     var quietNow = quiet?.isQuiet() ?? true  // the check after a round is the next one's check before
     while round < policy.minRepetitions
             || (totals.contains { $0 < policy.minTime } && round < policy.maxRepetitions) {
-        // After a failed check, wait for the disturbance to pass (within this call's budget).
-        while let quiet, !quietNow, waitLeft > 0 {
+        // After a failed check, wait for the disturbance to pass (within this call's and the run's budgets).
+        while let quiet, !quietNow, waitLeft > 0, budgetLeft() > 0 {
             let t0 = monotonicNanoseconds()
             quietNow = quiet.waitStep()
-            waitLeft -= Double(monotonicNanoseconds() - t0) * 1e-9
+            let waited = Double(monotonicNanoseconds() - t0) * 1e-9
+            waitLeft -= waited
+            quiet.budget?.charge(waited)
         }
+        let roundStart = monotonicNanoseconds()
         var calm = quietNow
         var timed: [(body: Int, seconds: Double)] = []
         for step in bodies.indices {
@@ -184,9 +193,13 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], s
                 calm = calm && quietNow
             }
         }
-        if quiet != nil, dropped < maxDropped, !calm {
-            dropped += 1
-            continue
+        if let quiet, !calm {
+            if dropped < maxDropped, budgetLeft() > 0 {
+                dropped += 1
+                quiet.budget?.charge(Double(monotonicNanoseconds() - roundStart) * 1e-9)
+                continue
+            }
+            disturbed += 1
         }
         for (i, seconds) in timed {
             samples[i].append(seconds / Double(calls[i]))
@@ -195,7 +208,8 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], s
         round += 1
     }
     return bodies.indices.map {
-        Measurement(perCall: samples[$0], callsPerRepetition: calls[$0], retimedRounds: quiet == nil ? nil : dropped)
+        Measurement(perCall: samples[$0], callsPerRepetition: calls[$0], retimedRounds: quiet == nil ? nil : dropped,
+                    disturbedRounds: quiet == nil ? nil : disturbed)
     }
 }
 
@@ -207,10 +221,31 @@ public struct QuietGate {
     public var waitStep: () -> Bool
     /// Seconds one call of measureInterleaved may spend waiting.
     public var maxWait: Double
+    /// Seconds of waiting and dropped rounds that every call together may
+    /// spend (nil: no such bound).
+    public var budget: RetimeBudget?
 
-    public init(maxWait: Double, isQuiet: @escaping () -> Bool, waitStep: @escaping () -> Bool) {
+    public init(maxWait: Double, budget: RetimeBudget? = nil, isQuiet: @escaping () -> Bool,
+                waitStep: @escaping () -> Bool) {
         self.isQuiet = isQuiet
         self.waitStep = waitStep
         self.maxWait = maxWait
+        self.budget = budget
     }
+}
+
+/// The time a whole run may spend on a busy machine waiting for the quiet
+/// check and timing dropped rounds again. On a host that stays busy every
+/// comparison set would otherwise wait its `maxWait` and drop its rounds: the
+/// 2-minute default suite took 24 minutes on such a host. Once it is spent,
+/// rounds are kept and counted as disturbed, so the run ends near its plan and
+/// says how much of it was timed on a busy machine.
+public final class RetimeBudget: @unchecked Sendable {  // charged from the timing thread only
+    public let seconds: Double
+    public private(set) var spent = 0.0
+    public var left: Double { max(0, seconds - spent) }
+
+    public init(seconds: Double) { self.seconds = seconds }
+
+    func charge(_ seconds: Double) { spent += seconds }
 }

@@ -165,12 +165,13 @@ public final class SuiteRunner {
     public var onNotice: ((String) -> Void)?
     /// Asked before every round of a comparison set and after every timed
     /// repetition whether the machine is undisturbed (``QuietCheck/gate(maxWait:)``);
-    /// disturbed rounds are timed again and counted in `retimed_rounds`. Nil:
-    /// every round is kept.
+    /// disturbed rounds are timed again and counted in `retimed_rounds`, or,
+    /// once the gate's budget is spent, kept and counted in `disturbed_rounds`.
+    /// Nil: every round is kept.
     public var quietGate: QuietGate?
     /// Comparison sets timed behind the quiet gate, those with retimed rounds,
-    /// and the rounds dropped in all.
-    public private(set) var retimed: (timedSets: Int, sets: Int, rounds: Int) = (0, 0, 0)
+    /// the rounds dropped in all, and the rounds kept although the check failed.
+    public private(set) var retimed: (timedSets: Int, sets: Int, rounds: Int, disturbed: Int) = (0, 0, 0, 0)
     /// Tests only: perturb one output element before verification, to prove
     /// that a mismatch is recorded and never timed.
     var corruptResultForTesting = false
@@ -323,8 +324,10 @@ public final class SuiteRunner {
         var referenceCache: (key: String, b: DenseMatrix, reference: Reference)?
         func progress(_ done: Int, _ current: String) {
             let elapsed = Double(monotonicNanoseconds() - start) * 1e-9
-            let eta = doneWeight > 0 ? elapsed * (totalWeight - doneWeight) / doneWeight : nil
-            onProgress?(SuiteProgress(done: done, total: total, elapsed: elapsed, eta: eta, current: current))
+            onProgress?(SuiteProgress(done: done, total: total, elapsed: elapsed,
+                                      eta: Self.eta(elapsed: elapsed, doneWeight: doneWeight, totalWeight: totalWeight,
+                                                    budget: quietGate?.budget),
+                                      current: current))
         }
         var first = 0
         while first < cases.count {
@@ -391,6 +394,19 @@ public final class SuiteRunner {
         onProgress?(SuiteProgress(done: total, total: total, elapsed: elapsed, eta: 0, current: ""))
     }
 
+    /// Seconds left: the planned weight left at the rate measured so far,
+    /// apart from the time spent on waits and dropped rounds, which is
+    /// extrapolated on its own and capped by what is left of its budget (on a
+    /// busy host it is spent early and then stops, so a plain extrapolation
+    /// overestimated the rest of the run).
+    static func eta(elapsed: Double, doneWeight: Double, totalWeight: Double, budget: RetimeBudget?) -> Double? {
+        guard doneWeight > 0 else { return nil }
+        let left = max(0, totalWeight - doneWeight)
+        guard let budget else { return elapsed * left / doneWeight }
+        let retiming = min(budget.left, budget.spent * left / doneWeight)
+        return max(0, elapsed - budget.spent) * left / doneWeight + retiming
+    }
+
     /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
     func timeTogether(_ bodies: [() -> Void], sessions: [Session?]) -> [Measurement] {
         let ms = measureInterleaved(config.timing, bodies, sessions: sessions, quiet: quietGate)
@@ -400,6 +416,7 @@ public final class SuiteRunner {
                 retimed.sets += 1
                 retimed.rounds += dropped
             }
+            retimed.disturbed += ms.first?.disturbedRounds ?? 0
         }
         return ms
     }
@@ -610,6 +627,7 @@ public final class SuiteRunner {
         threadsOfCase[c.name] = p.threads
         guard let measurement else { return [base] }
         base.retimed_rounds = measurement.retimedRounds
+        base.disturbed_rounds = measurement.disturbedRounds
         let summary = measurement.summary
         var entries: [BenchmarkEntry] = []
         for (i, t) in measurement.perCall.enumerated() {

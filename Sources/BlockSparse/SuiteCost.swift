@@ -37,8 +37,8 @@ public struct CostModel: Sendable {
     /// 300x784 layer (blocks 1-32, sparsities 50/90%, N 1 and 64, 1 and 2
     /// threads, no quiet check) took 25 s where this model plans 16 s, on a
     /// machine whose FMA probe read half its usual peak (other work on it).
-    /// Not modelled: waiting for the quiet check on a busy machine (up to 3 s
-    /// per comparison set) and the rounds it drops.
+    /// Not modelled: waiting for the quiet check on a busy machine and the
+    /// rounds it drops, bounded apart by the run's ``RetimeBudget``.
     public var perCase = 0.02
     /// Start-up: the FMA, bandwidth and dispatch probes, and the quiet check's calibration.
     public var startup = 3.0

@@ -311,7 +311,7 @@ import Testing
                              waitStep: { waits += 1; return true })
         let ms = measureInterleaved(policy, [{ order.append(0) }, { order.append(1) }], quiet: gate)
         #expect(ms.map(\.perCall.count) == [3, 3])
-        #expect(ms.map(\.retimedRounds) == [1, 1])
+        #expect(ms.map(\.retimedRounds) == [1, 1] && ms.map(\.disturbedRounds) == [0, 0])
         #expect(waits == 1)
         // Four attempts: the second (backward) was dropped and timed again backward.
         #expect(order == [0, 1] + [0, 0, 1, 1] + [1, 1, 0, 0] + [1, 1, 0, 0] + [0, 0, 1, 1])
@@ -319,6 +319,7 @@ import Testing
         let never = QuietGate(maxWait: 0, isQuiet: { false }, waitStep: { Issue.record("no waiting budget"); return false })
         let kept = measureInterleaved(policy, [{}, {}], quiet: never)
         #expect(kept.map(\.perCall.count) == [3, 3] && kept.map(\.retimedRounds) == [3, 3])
+        #expect(kept.map(\.disturbedRounds) == [3, 3])
         // Waiting stops when this call's budget (50 ms here, 10 ms steps) is spent.
         var steps = 0
         let slow = QuietGate(maxWait: 0.05, isQuiet: { false }, waitStep: { usleep(10_000); steps += 1; return false })
@@ -326,6 +327,51 @@ import Testing
         #expect(steps >= 1 && steps <= 6)
         // Without a gate nothing is counted.
         #expect(measureInterleaved(policy, [{}]).first?.retimedRounds == nil)
+        #expect(measureInterleaved(policy, [{}]).first?.disturbedRounds == nil)
+    }
+
+    /// The run-wide retime budget bounds waits and dropped rounds across
+    /// calls: once it is spent, rounds are kept and counted as disturbed.
+    @Test func retimeBudgetIsSharedAndBoundsRetiming() {
+        let policy = TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0, minRepetitionTime: 0)
+        // 30 ms for the run; each wait step takes 10 ms and the machine never gets quiet.
+        let budget = RetimeBudget(seconds: 0.03)
+        var steps = 0
+        let gate = QuietGate(maxWait: 10, budget: budget, isQuiet: { false },
+                             waitStep: { usleep(10_000); steps += 1; return false })
+        let first = measureInterleaved(policy, [{}, {}], quiet: gate)
+        #expect(steps == 3)  // not the call's 10 s: the run's 30 ms
+        #expect(budget.left == 0 && budget.spent >= 0.03)
+        #expect(first.map(\.perCall.count) == [3, 3])
+        #expect(first.map(\.retimedRounds) == [0, 0] && first.map(\.disturbedRounds) == [3, 3])
+        // The next call finds the budget spent: no wait, no dropped round, every round kept as disturbed.
+        steps = 0
+        let second = measureInterleaved(policy, [{}], quiet: gate)
+        #expect(steps == 0 && second[0].retimedRounds == 0 && second[0].disturbedRounds == 3)
+        // A dropped round's time is charged too: with no waiting allowed, the first dropped
+        // round (a re-warming call and a timed one, 10 ms each) spends the 15 ms.
+        let drops = RetimeBudget(seconds: 0.015)
+        let slowRounds = QuietGate(maxWait: 0, budget: drops, isQuiet: { false }, waitStep: { false })
+        let ms = measureInterleaved(policy, [{ usleep(10_000) }], quiet: slowRounds)
+        #expect(ms[0].retimedRounds == 1 && ms[0].disturbedRounds == 3 && drops.left == 0)
+        // A zero budget keeps every round.
+        let none = QuietGate(maxWait: 3, budget: RetimeBudget(seconds: 0), isQuiet: { false },
+                             waitStep: { Issue.record("no waiting budget"); return false })
+        let kept = measureInterleaved(policy, [{}], quiet: none)
+        #expect(kept[0].retimedRounds == 0 && kept[0].disturbedRounds == 3)
+    }
+
+    /// The ETA extrapolates the retime budget's spending on its own, capped by what is left of it.
+    @Test func etaSeparatesRetimingFromThePlan() {
+        #expect(SuiteRunner.eta(elapsed: 10, doneWeight: 0, totalWeight: 4, budget: nil) == nil)
+        #expect(SuiteRunner.eta(elapsed: 10, doneWeight: 1, totalWeight: 4, budget: nil) == 30)
+        let budget = RetimeBudget(seconds: 10)
+        budget.charge(6)  // 6 of the 10 s elapsed went to retiming; 4 s of planned work took 1 unit of weight
+        // The rest: 3 units at 4 s each, plus retiming at 6 s per unit capped by the 4 s left.
+        #expect(SuiteRunner.eta(elapsed: 10, doneWeight: 1, totalWeight: 4, budget: budget) == 16)
+        let early = RetimeBudget(seconds: 100)
+        early.charge(1)
+        #expect(SuiteRunner.eta(elapsed: 5, doneWeight: 1, totalWeight: 2, budget: early) == 5)
     }
 
     @Test func quietCheckComparesAgainstItsBestSample() {
@@ -349,6 +395,15 @@ import Testing
         #expect(medians.count == 2 && medians.allSatisfy { $0.retimed_rounds == 1 && $0.repetitions == 3 })
         #expect(runner.retimed.timedSets == 1 && runner.retimed.sets == 1 && runner.retimed.rounds == 1)
         #expect(ReportRenderer.markdown(runner.report).contains("quiet check"))
+        #expect(medians.allSatisfy { $0.disturbed_rounds == 0 } && !ReportRenderer.markdown(runner.report).contains("disturbed_rounds"))
+        // With the run's retime budget spent, rounds are kept, counted, and the reports say so.
+        let busy = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        busy.quietGate = QuietGate(maxWait: 1, budget: RetimeBudget(seconds: 0), isQuiet: { false }, waitStep: { false })
+        try busy.run(try busy.plan())
+        #expect(busy.report.aggregates("median").allSatisfy { $0.retimed_rounds == 0 && $0.disturbed_rounds == 3 })
+        #expect(busy.retimed.disturbed == 3 && busy.retimed.rounds == 0)
+        #expect(ReportRenderer.markdown(busy.report).contains("disturbed_rounds")
+                && ReportRenderer.html(busy.report).contains("disturbed_rounds"))
     }
 
     /// The cases of one comparison are consecutive, timed in the same rounds;
