@@ -156,16 +156,30 @@ extension BSRMatrix {
 }
 
 /// Exactly `keep` distinct cells of the mb x kb grid (partial Fisher–Yates
-/// over a virtual identity permutation).
+/// over a virtual identity permutation: the cells moved so far are held in
+/// a dictionary when few are kept, in an array of every cell when many are,
+/// where the dictionary took most of a 4096x4096 1x1 matrix's generation).
+/// Both hold the same permutation: the same cells for the same draws.
 private func uniformBlocks(mb: Int, kb: Int, keep: Int, rng: inout SplitMix64) -> [[Int]] {
     let total = mb * kb
+    if keep >= total / 16 && total <= 1 << 26 {
+        // (and the picked cells marked in a grid read back in order: no per-row appends and sorts)
+        var cells = (0..<UInt32(total)).map { $0 }
+        var picked = [Bool](repeating: false, count: total)
+        for i in 0..<keep {
+            let j = i + rng.nextIndex(below: total - i)
+            picked[Int(cells[j])] = true
+            cells[j] = cells[i]
+        }
+        return (0..<mb).map { r in (0..<kb).filter { picked[r * kb + $0] } }
+    }
     var swapped = [Int: Int]()
     var rows = [[Int]](repeating: [], count: mb)
     for i in 0..<keep {
         let j = i + rng.nextIndex(below: total - i)
-        let picked = swapped[j] ?? j
+        let cell = swapped[j] ?? j
         swapped[j] = swapped[i] ?? i
-        rows[picked / kb].append(picked % kb)
+        rows[cell / kb].append(cell % kb)
     }
     for i in rows.indices { rows[i].sort() }
     return rows

@@ -18,6 +18,32 @@ import Testing
         }
     }
 
+    /// Rows are computed on every core, many per thread: each element still
+    /// sums its products in one plain loop's order, so the values are exact.
+    @Test func rowsOnAllCoresEqualOnePlainLoop() throws {
+        let a = randomBSR(203, 61, 3, 5, sparsity: 0.4, seed: 8)  // a partial block row and block column
+        let b = try DenseMatrix.random(rows: 61, cols: 9, seed: 9)
+        let dense = DenseMatrix(bsr: a)
+        var values = [Double](repeating: 0, count: 203 * 9), magnitudes = values
+        for i in 0..<203 {
+            for k in 0..<61 {
+                let w = Double(dense.values[i * dense.ld + k])
+                for j in 0..<9 {
+                    let x = Double(b.values[k * b.ld + j])
+                    values[i * 9 + j] += w * x
+                    magnitudes[i * 9 + j] += abs(w) * abs(x)
+                }
+            }
+        }
+        let fromDense = try Reference(dense, b)
+        #expect(fromDense.values == values && fromDense.magnitudes == magnitudes)
+        #expect(fromDense.terms == [Int](repeating: 61, count: 203))
+        let fromBSR = try Reference(a, b)
+        let stored = try Reference(CSRMatrix(bsr: a), b)
+        #expect(fromBSR.magnitudes == magnitudes && stored.magnitudes == magnitudes)
+        #expect(fromBSR.values == stored.values)
+    }
+
     @Test func knownProduct() throws {
         let a = try DenseMatrix(rows: 2, cols: 2, values: [1, 2, 3, 4])
         let b = try DenseMatrix(rows: 2, cols: 1, values: [5, -6])
