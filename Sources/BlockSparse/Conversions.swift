@@ -26,6 +26,8 @@ extension CSRMatrix {
         var rowPointers = [Int32](repeating: 0, count: bsr.rows + 1)
         var columns: [Int32] = []
         var values: [Float] = []
+        columns.reserveCapacity(bsr.storedLogicalElements)
+        values.reserveCapacity(bsr.storedLogicalElements)
         for br in 0..<bsr.blockRowCount {
             let start = Int(bsr.rowPointers[br]), end = Int(bsr.rowPointers[br + 1])
             for ii in 0..<min(r, bsr.rows - br * r) {

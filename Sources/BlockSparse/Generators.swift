@@ -136,20 +136,23 @@ extension BSRMatrix {
         var rowPointers = [Int32](repeating: 0, count: mb + 1)
         var columns: [Int32] = []
         columns.reserveCapacity(keep)
-        var values: [Float] = []
-        values.reserveCapacity(keep * r * c)
-        for br in 0..<mb {
-            let h = min(r, spec.rows - br * r)
-            for bc in perRow[br] {
-                columns.append(Int32(bc))
-                let w = min(c, spec.cols - bc * c)
-                for ii in 0..<r {
-                    for jj in 0..<c {
-                        values.append(ii < h && jj < w ? rng.nextWeight() : 0)
+        var values = [Float](repeating: 0, count: keep * r * c)
+        values.withUnsafeMutableBufferPointer { values in  // (appends cost most of a large matrix's generation)
+            var at = 0
+            for br in 0..<mb {
+                let h = min(r, spec.rows - br * r)
+                for bc in perRow[br] {
+                    columns.append(Int32(bc))
+                    let w = min(c, spec.cols - bc * c)
+                    for ii in 0..<r {
+                        for jj in 0..<c {
+                            if ii < h && jj < w { values[at] = rng.nextWeight() }
+                            at += 1
+                        }
                     }
                 }
+                rowPointers[br + 1] = Int32(columns.count)
             }
-            rowPointers[br + 1] = Int32(columns.count)
         }
         return BSRMatrix(unchecked: spec.rows, spec.cols, block, rowPointers, columns, values)
     }

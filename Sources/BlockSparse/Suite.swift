@@ -384,7 +384,10 @@ public final class SuiteRunner {
             if report.break_even == nil { report.break_even = [] }
             for (i, target) in searches.enumerated() {
                 progress(cases.count + i, "break-even search: " + target.name)
-                let result = try searchBreakEven(target, search: search)
+                let searchStart = monotonicNanoseconds()
+                var result = try searchBreakEven(target, search: search)
+                result.seconds = Double(monotonicNanoseconds() - searchStart) * 1e-9
+                result.planned_seconds = target.weight
                 report.break_even!.append(result)
                 try onBreakEvenFinished?(report, result)
                 doneWeight += target.weight

@@ -129,12 +129,12 @@ extension SuiteRunner {
     }
 
     /// The model's seconds for one break-even search: ``plannedProbesPerSearch``
-    /// probes near the middle of the range searched, each built, verified and timed alone.
+    /// probes at ``plannedProbeSparsity``, each built, verified and timed alone.
     func searchSeconds(format: CaseFormat, source: Int, block: BlockShape, n: Int, threads: Int,
                        model: CostModel = CostModel()) -> Double {
-        guard let search = config.breakEven else { return 0 }
+        guard config.breakEven != nil else { return 0 }
         let src = config.sources[source]
-        let s = (search.lowest + search.highest) / 2
+        let s = Self.plannedProbeSparsity
         let probe = caseSeconds(format: format, source: src, block: block, sparsity: s, n: n, threads: threads, model: model)
             + model.setUpSeconds(m: src.rows, k: src.cols, density: 1 - s, n: n, dense: false) + model.perSet
         return Self.plannedProbesPerSearch * probe
