@@ -54,8 +54,9 @@ enum MKLAvailability {
         #expect(empty.code == 2 && empty.err.contains("--peers needs a value"), "\(empty.err)")
     }
 
-    /// A bad KERNELBENCH_MKL is one line naming the value and why, exit 2,
-    /// before anything is measured; never a crash, never a silent skip.
+    /// A bad KERNELBENCH_MKL (missing, a directory, not MKL, too old) is one
+    /// line naming the value and why, exit 2, before anything is measured;
+    /// never a crash, never a silent skip.
     @Test func badLibraryValuesAreOneLine() throws {
         let args = ["run", "--shape", "64x64", "--blocks", "4", "--sparsities", "0.5", "--n", "8", "--threads", "1",
                     "--peers", "mkl", "--output", "bad.json"]
@@ -74,6 +75,25 @@ enum MKLAvailability {
         ]
         if let libc { cases.append((libc, "not Intel MKL's libmkl_rt (it has no mkl_sparse_s_mm)")) }
         #expect(libc != nil, "no libc.so in /proc/self/maps: the non-MKL library case was not tested")
+        // Too old: a library with MKL's entry points reporting MKL 2018, and one lacking a routine.
+        if let cc = ["/usr/bin/cc", "/usr/bin/gcc"].first(where: FileManager.default.isExecutableFile(atPath:)) {
+            for (name, version, extra) in [("old2018", "2018.0.3", true), ("nohint", "2026.2.0", false)] {
+                var source = "#include <string.h>\nint mkl_sparse_s_mm(void) { return 0; }\n"
+                    + "void MKL_Get_Version_String(char *b, int n) { strncpy(b, \"Intel(R) Math Kernel Library Version \(version) for tests\", n); }\n"
+                for f in ["mkl_sparse_s_create_bsr", "mkl_sparse_s_create_csr", "mkl_sparse_s_mv", "mkl_sparse_set_mv_hint",
+                          "mkl_sparse_optimize", "mkl_sparse_destroy", "cblas_sgemm", "cblas_sgemv",
+                          "MKL_Set_Num_Threads_Local", "MKL_Get_Max_Threads", "MKL_Set_Dynamic", "MKL_Set_Interface_Layer",
+                          "MKL_Set_Threading_Layer"] + (extra ? ["mkl_sparse_set_mm_hint"] : []) {
+                    source += "int \(f)(void) { return 0; }\n"
+                }
+                try source.write(toFile: cli.dir + "/\(name).c", atomically: true, encoding: .utf8)
+                let build = try cli.run(["-c", "\(cc) -shared -fPIC -o \(name).so \(name).c"], shell: true)
+                #expect(build.code == 0, "\(build.err)")
+                cases.append((cli.dir + "/\(name).so", extra
+                    ? "Intel MKL too old: Intel(R) Math Kernel Library Version 2018.0.3 for tests (KernelBench needs MKL 2019 or later)"
+                    : "Intel MKL too old: it has no mkl_sparse_set_mm_hint (KernelBench needs MKL 2019 or later)"))
+            }
+        }
         for (value, why) in cases {
             let r = try cli.run(args, env: ["KERNELBENCH_MKL": value])
             let lines = r.err.split(separator: "\n").filter { !$0.contains("warning: debug build") }
@@ -111,7 +131,7 @@ enum MKLAvailability {
     @Test(.enabled(if: MKLAvailability.runs, MKLAvailability.skipMessage))
     func mklCasesRunVerifiedAndCompared() throws {
         try MKLAvailability.require()
-        let r = try cli.run(["run", "--shape", "64x64", "--blocks", "4,8", "--sparsities", "0.5", "--n", "1,8",
+        let r = try cli.run(["run", "--shape", "64x64", "--blocks", "8", "--sparsities", "0.5", "--n", "1,8",
                              "--threads", "1,2", "--peers", "mkl", "--repetitions", "2", "--min-time", "0",
                              "--no-quiet-check", "--output", "mkl.json"], env: mklEnvironment)
         #expect(r.code == 0, "\(r.err)")
@@ -119,11 +139,11 @@ enum MKLAvailability {
         let medians = try BenchmarkReport.load(path: cli.dir + "/mkl.json").aggregates("median")
         var expected = Set<String>()
         for f in ["bsr", "csr", "dense", "mkl-bsr", "mkl-csr", "mkl-dense"] {
-            for b in ["b4x4", "b8x8"] { for n in [1, 8] { for t in [1, 2] { expected.insert("\(f)/64x64/\(b)/s50/n\(n)/threads:\(t)") } } }
+            for n in [1, 8] { for t in [1, 2] { expected.insert("\(f)/64x64/b8x8/s50/n\(n)/threads:\(t)") } }
         }
         #expect(Set(medians.map(\.run_name)) == expected)
         let mkl = medians.filter { $0.format.hasPrefix("mkl-") }
-        #expect(mkl.count == 24)
+        #expect(mkl.count == 12)
         for e in mkl {
             #expect(e.verified && e.error_occurred != true && e.real_time > 0, "\(e.run_name): \(e.error_message ?? "")")
             #expect(e.partition == "mkl \(e.threads) thread\(e.threads == 1 ? "" : "s")", "\(e.partition)")
