@@ -38,7 +38,8 @@ if [ -z "$lib" ]; then
     exit 1
 fi
 version="$("$venv/bin/python" -m pip show mkl 2>/dev/null | sed -n 's/^Version: //p')"
-printf 'KERNELBENCH_MKL=%q\n' "$lib" > "$root/.peers/env"
+# Single-quoted, so that sh (make, .ci/run) can source it whatever the path holds.
+printf "KERNELBENCH_MKL='%s'\n" "${lib//\'/\'\\\'\'}" > "$root/.peers/env"
 echo "peers: Intel MKL $version: $lib"
 echo "peers: to measure it, set the variable and run with --peers mkl:"
 echo "  export KERNELBENCH_MKL=$lib"
