@@ -17,6 +17,11 @@ venv="$root/.peers/venv"
 python="${PYTHON:-/usr/bin/python3}"
 [ -x "$python" ] || python="$(command -v python3)"
 
+if [ "$(uname -s)" != Linux ] || [ "$(uname -m)" != x86_64 ]; then
+    echo "peers: Intel MKL's PyPI wheels are for x86_64; this is $(uname -s) $(uname -m) (set KERNELBENCH_MKL to an MKL you have, if any)" >&2
+    exit 1
+fi
+
 find_mkl() { ls "$venv"/lib/libmkl_rt.so.* 2>/dev/null | sort -V | tail -n 1; }
 
 if [ -z "$(find_mkl)" ] || ! "$venv/bin/python" -m pip show -q mkl >/dev/null 2>&1; then

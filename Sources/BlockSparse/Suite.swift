@@ -17,8 +17,9 @@ public enum MatrixSource: Sendable, Equatable {
         case .generated(let label, _, _, _), .fixed(let label, _, _, _): return label
         }
     }
-    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _, _): m.rows } }
-    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _, _): m.cols } }
+    /// Rows and columns of A.
+    public var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _, _): m.rows } }
+    public var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _, _): m.cols } }
     var onlyBlock: BlockShape? { if case .fixed(_, _, let only, _) = self { return only }; return nil }
     /// The sparsity a fixed matrix's cases are grouped by: its pruning target,
     /// else its own element sparsity; nil for generated matrices.

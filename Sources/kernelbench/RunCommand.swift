@@ -155,6 +155,16 @@ struct Run: ParsableCommand {
                                    + "asks only for bsr: add csr or dense to --formats, or a larger size to --blocks")
         }
         try runner.checkMemory(cases)
+        if config.formats.contains(.mklBSR) {
+            // Said once, not silently: MKL's BSR takes square blocks that divide both sides of A.
+            let skipped = config.blocks.filter { b in
+                b.area > 1 && (b.rows != b.cols || config.sources.contains { $0.rows % b.rows != 0 || $0.cols % b.cols != 0 })
+            }
+            if !skipped.isEmpty {
+                note("kernelbench: mkl-bsr does not run on \(skipped.map(\.description).joined(separator: ", ")) blocks "
+                     + "(on the matrices they do not fit): MKL's BSR takes square blocks whose side divides both sides of A")
+            }
+        }
 
         note("kernelbench: measuring this machine's FMA peak, bandwidth and fork/join cost...")
         let peak = MachinePeak.measure(threads: topology.cpuCount)
