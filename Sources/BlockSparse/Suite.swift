@@ -538,6 +538,8 @@ public final class SuiteRunner {
         var peerFailure: String?
         switch c.format {
         case .mklBSR, .mklCSR, .mklDense:
+            // (`run` loads it before anything is measured; a suite built in code loads it here.)
+            if !Peer.mkl.isLoaded { try Peer.mkl.load() }
             let threads = c.threads
             kernelName = c.format.rawValue
             partition = "mkl \(threads) thread\(threads == 1 ? "" : "s")"
