@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: run test deps build release test-swift test-ckernels microbench clean
+.PHONY: run test deps build release test-swift test-ckernels microbench clean peers test-peers
 
 ## Runs kernelbench's default suite (release build).
 run: deps
@@ -43,6 +43,19 @@ robustness: sanitize fuzz
 
 deps:
 	@bash scripts/install-deps.sh
+
+# ---- Peers: vendor libraries measured beside KernelBench (run --peers) ------
+
+## Installs Intel MKL from PyPI (package mkl) into the git-ignored .peers/venv
+## and prints the KERNELBENCH_MKL=... to set (also written to .peers/env).
+peers: deps
+	@bash scripts/install-peers.sh
+
+## The peer tests with the library `make peers` installed (CI=1: a missing
+## library fails them instead of skipping them).
+test-peers: peers
+	$(SWIFT) build --build-tests
+	@set -a && . ./.peers/env && set +a && $(SWIFT) test --skip-build --filter PeerTests
 
 build: deps
 	$(SWIFT) build

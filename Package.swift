@@ -25,6 +25,14 @@ let package = Package(
             path: "CKernels",
             cSettings: kernelCFlags
         ),
+        // Vendor libraries measured beside the kernels (`run --peers`), loaded
+        // at run time with dlopen: no build or link dependency on them.
+        .target(
+            name: "CPeers",
+            path: "Sources/CPeers",
+            cSettings: [.unsafeFlags(["-O2", "-Wall", "-Wextra"])],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         .systemLibrary(
             name: "CNuma", path: "Sources/CNuma", pkgConfig: "numa",
             providers: [.apt(["libnuma-dev"])]),
@@ -39,7 +47,7 @@ let package = Package(
             providers: [.apt(["libbenchmark-dev"])]),
         .target(
             name: "BlockSparse",
-            dependencies: ["CKernels", "CNuma", "COpenBLAS", "CZlib"],
+            dependencies: ["CKernels", "CPeers", "CNuma", "COpenBLAS", "CZlib"],
             path: "Sources/BlockSparse"
         ),
         .executableTarget(

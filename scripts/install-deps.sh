@@ -8,6 +8,7 @@ packages=(
   make                 # make run / make test (when this script is run by hand first)
   git                  # paired-kernels.sh (base build from a revision), the git_revision of results
   python3              # test-microbench.sh checks the Google Benchmark JSON
+  python3-venv         # make peers: Intel MKL from PyPI in .peers/venv
   binutils             # objcopy/strip for the instruction gate
   pkg-config
   libnuma-dev          # NUMA-aware buffers (CNuma)

@@ -296,7 +296,7 @@ extension SuiteRunner {
         guard config.breakEven != nil, config.formats.contains(.dense) else { return [] }
         var seen = Set<String>()
         var targets: [BreakEvenTarget] = []
-        for c in cases where c.format != .dense && c.strategy == .balanced {
+        for c in cases where (c.format == .bsr || c.format == .csr) && c.strategy == .balanced {
             guard case .generated = config.sources[c.source] else { continue }
             if c.format == .csr && c.block.area > 1 { continue }
             let name = "\(c.format.rawValue)/\(config.sources[c.source].label)/b\(c.block)/n\(c.n)/threads:\(c.threads)"

@@ -221,7 +221,7 @@ public enum ReportRenderer {
         let sources = sourceLabels(medians)
         struct Key: Hashable { var source, matrix, distribution, format: String; var br, bc, n, threads: Int }
         var groups: [Key: [Double: BreakEven.Point]] = [:]
-        for e in medians where e.format != "dense" {
+        for e in medians where e.format == "bsr" || e.format == "csr" {  // (peers are compared in their own column)
             guard let s = e.speedup_vs_dense, s.isFinite, e.sparsity.isFinite else { continue }
             let key = Key(source: sources[sourceKey(e)] ?? e.matrix, matrix: e.matrix, distribution: e.distribution,
                           format: e.format, br: e.block_rows, bc: e.block_cols, n: e.n, threads: e.threads)
@@ -308,9 +308,13 @@ public enum ReportRenderer {
 
     // MARK: Grouping helpers
 
-    /// Orders dense, CSR, BSR, then anything else.
+    /// Orders dense, CSR, BSR, then the peers' (MKL dense, CSR, BSR), then anything else.
     static func formatRank(_ f: String) -> Int {
-        switch f { case "dense": return 0; case "csr": return 1; case "bsr": return 2; default: return 3 }
+        switch f {
+        case "dense": return 0; case "csr": return 1; case "bsr": return 2
+        case "mkl-dense": return 3; case "mkl-csr": return 4; case "mkl-bsr": return 5
+        default: return 6
+        }
     }
 
     static func sourceKey(_ e: BenchmarkEntry) -> String { e.matrix + "\u{1}" + e.distribution }
@@ -367,8 +371,8 @@ public enum ReportRenderer {
     /// "8x8", "1x1" for CSR, "–" for dense.
     static func blockLabel(_ e: BenchmarkEntry) -> String {
         switch e.format {
-        case "dense": return "–"
-        case "csr": return "1x1"
+        case "dense", "mkl-dense": return "–"
+        case "csr", "mkl-csr": return "1x1"
         default: return "\(e.block_rows)x\(e.block_cols)"
         }
     }
@@ -511,14 +515,35 @@ public enum ReportRenderer {
             o += "\n"
         }
 
+        let hasMKL = medians.contains { $0.peer_library != nil || $0.speedup_vs_mkl != nil }
+        if hasMKL {
+            o += "## Against Intel MKL\n\n\(mklIntro)\n\n"
+            let tables = mklTables(medians)
+            for t in tables {
+                o += "### \(mdEscape(t.title))\n\n"
+                o += "| " + t.header.joined(separator: " | ") + " |\n"
+                o += "|---|" + String(repeating: "---:|", count: t.header.count - 1) + "\n"
+                for row in t.rows { o += "| " + row.map(mdCell).joined(separator: " | ") + " |\n" }
+                o += "\n"
+            }
+            let setups = peerSetupRows(medians)
+            if !setups.isEmpty {
+                o += "Set-up of the MKL cases, outside the timed region (\(mdEscape(peerLibraries(medians)))):\n\n"
+                o += "| case | kernel | set-up | hint and optimisation |\n|---|---|---:|---|\n"
+                for row in setups { o += "| " + row.map(mdCell).joined(separator: " | ") + " |\n" }
+                o += "\n"
+            }
+        }
+
         o += "## Results\n\n"
         if medians.isEmpty { o += "No results in this file.\n" }
         for (source, entries) in bySource(medians) {
             o += "### \(mdEscape(source))\n\n"
             if let e = entries.first { o += "A is \(e.m) × \(e.k) (\(mdEscape(e.distribution)) distribution).\n\n" }
             o += "\(matrixBlocksNote)\n\n"
-            o += "| format | kernel | matrix blocks | sparsity | N | threads | partition | \(medianHeading(measured)) | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR | verified |\n"
-            o += "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n"
+            o += "| format | kernel | matrix blocks | sparsity | N | threads | partition | \(medianHeading(measured)) | useful GFLOP/s | effective GFLOP/s | % of peak | speedup vs dense | speedup vs CSR |"
+                + (hasMKL ? " vs MKL |" : "") + " verified |\n"
+            o += "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|" + (hasMKL ? "---:|" : "") + "---|\n"
             for e in entries {
                 let cells = [
                     e.format, "`" + e.kernel.replacingOccurrences(of: "`", with: "'") + "`", matrixBlocks(e),
@@ -526,6 +551,7 @@ public enum ReportRenderer {
                     Fmt.sig(e.useful_gflops), Fmt.sig(e.effective_gflops),
                     e.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–",
                     Fmt.factor(e.speedup_vs_dense), Fmt.factor(e.speedup_vs_csr),
+                ] + (hasMKL ? [Fmt.factor(e.speedup_vs_mkl)] : []) + [
                     e.verified ? "yes" : "**NO ⚠️**",
                 ]
                 o += "| " + cells.map(mdCell).joined(separator: " | ") + " |\n"
@@ -541,6 +567,61 @@ public enum ReportRenderer {
             o += "\n"
         }
         return o
+    }
+
+    /// What the "vs MKL" figures are (Markdown and HTML).
+    static let mklIntro = "Median time of Intel MKL's routine on the same matrix, storage and threads ÷ median time of "
+        + "KernelBench's: BSR against MKL's BSR (mkl_sparse_s_mm, mkl_sparse_s_mv at N = 1), CSR against MKL's CSR, "
+        + "dense OpenBLAS against MKL's cblas_sgemm / cblas_sgemv. Above 1×, KernelBench (or OpenBLAS) is faster. "
+        + "Every MKL case was verified against the reference first and timed in the same interleaved rounds on one "
+        + "thread; MKL's threaded cases are timed on their own, like threaded dense."
+
+    /// One "vs MKL" table per matrix source, N and thread count: a row per
+    /// block size of the matrix, a column per sparsity, each cell BSR's
+    /// (or CSR's on the unstructured matrix) speed-up over MKL's same format;
+    /// then CSR's and dense's.
+    static func mklTables(_ medians: [BenchmarkEntry]) -> [(title: String, header: [String], rows: [[String]])] {
+        var tables: [(title: String, header: [String], rows: [[String]])] = []
+        for (source, entries) in bySource(medians) {
+            let against = entries.filter { $0.speedup_vs_mkl != nil && SuiteConfig.variant(ofCase: $0.run_name, threads: $0.threads).isEmpty }
+            let settings = Set(against.map { [$0.n, $0.threads] }).sorted { ($0[0], $0[1]) < ($1[0], $1[1]) }
+            for setting in settings {
+                let group = against.filter { $0.n == setting[0] && $0.threads == setting[1] }
+                let sparsities = Set(group.map(\.sparsity)).sorted()
+                struct Row: Hashable { var format: String; var br: Int; var bc: Int }
+                let rows = Set(group.map { Row(format: $0.format, br: $0.block_rows, bc: $0.block_cols) }).sorted {
+                    (formatRank($0.format) == 2 ? 0 : formatRank($0.format) == 1 ? 1 : 2, $0.br * $0.bc, $0.br)
+                        < (formatRank($1.format) == 2 ? 0 : formatRank($1.format) == 1 ? 1 : 2, $1.br * $1.bc, $1.br)
+                }
+                var out: [[String]] = []
+                for row in rows {
+                    let label = row.format == "bsr" ? "BSR \(row.br)x\(row.bc) vs mkl-bsr"
+                        : row.format == "csr" ? "CSR on \(row.br)x\(row.bc) vs mkl-csr" : "dense OpenBLAS on \(row.br)x\(row.bc) vs mkl-dense"
+                    out.append([label] + sparsities.map { s in
+                        group.first { $0.format == row.format && $0.block_rows == row.br && $0.block_cols == row.bc
+                            && $0.sparsity == s }.map { Fmt.factor($0.speedup_vs_mkl) } ?? "–"
+                    })
+                }
+                tables.append(("\(source) · N = \(setting[0]) · \(setting[1]) thread\(setting[1] == 1 ? "" : "s")",
+                               ["KernelBench vs MKL"] + sparsities.map(Fmt.percent), out))
+            }
+        }
+        return tables
+    }
+
+    /// The libraries of a report's peer cases.
+    static func peerLibraries(_ medians: [BenchmarkEntry]) -> String {
+        var seen: [String] = []
+        for e in medians { if let l = e.peer_library, !seen.contains(l) { seen.append(l) } }
+        return seen.isEmpty ? "library not recorded" : seen.joined(separator: "; ")
+    }
+
+    /// Each peer case's set-up: name, kernel, seconds, the library's answer to the hint and optimisation.
+    static func peerSetupRows(_ medians: [BenchmarkEntry]) -> [[String]] {
+        sorted(medians).compactMap { e in
+            guard let t = e.peer_setup_seconds else { return nil }
+            return [e.run_name, e.kernel, Fmt.time(t), e.peer_optimize ?? "–"]
+        }
     }
 
     /// The thread-scaling table (one row per threaded case with a
@@ -590,7 +671,7 @@ public enum ReportRenderer {
                 "sparsity", "achieved_sparsity", "partition", "threads", "repetitions"]
             + ["median", "min", "max", "mad"].map { $0 + suffix }
             + ["useful_gflops", "effective_gflops", "gbytes_per_second", "percent_of_peak",
-               "speedup_vs_dense", "speedup_vs_csr", "verified", "max_abs_error", "max_rel_error"]
+               "speedup_vs_dense", "speedup_vs_csr", "verified", "max_abs_error", "max_rel_error", "speedup_vs_mkl"]
     }
 
     /// One row per median entry with every KernelBench field and the
@@ -616,7 +697,7 @@ public enum ReportRenderer {
                 num(agg["mad"].map(seconds) ?? summary?.mad),
                 num(e.useful_gflops), num(e.effective_gflops), num(e.gbytes_per_second), num(e.percent_of_peak),
                 num(e.speedup_vs_dense), num(e.speedup_vs_csr), e.verified ? "true" : "false",
-                num(e.max_abs_error), num(e.max_rel_error),
+                num(e.max_abs_error), num(e.max_rel_error), num(e.speedup_vs_mkl),
             ]
             o += fields.map(csvField).joined(separator: ",") + "\n"
         }

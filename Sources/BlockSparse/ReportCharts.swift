@@ -15,7 +15,8 @@ extension ReportRenderer {
 
         init(_ e: BenchmarkEntry) {
             format = e.format
-            (rows, cols) = e.format == "bsr" ? (e.block_rows, e.block_cols) : (e.format == "csr" ? 1 : 0, e.format == "csr" ? 1 : 0)
+            let sparse = e.format == "csr" || e.format == "mkl-csr"
+            (rows, cols) = e.format == "bsr" || e.format == "mkl-bsr" ? (e.block_rows, e.block_cols) : (sparse ? 1 : 0, sparse ? 1 : 0)
         }
 
         var label: String {
@@ -23,6 +24,9 @@ extension ReportRenderer {
             case "dense": return "dense (OpenBLAS)"
             case "csr": return "CSR"
             case "bsr": return "BSR \(rows)x\(cols)"
+            case "mkl-dense": return "MKL dense"
+            case "mkl-csr": return "MKL CSR"
+            case "mkl-bsr": return "MKL BSR \(rows)x\(cols)"
             default: return "\(format) \(rows)x\(cols)"
             }
         }
@@ -36,7 +40,8 @@ extension ReportRenderer {
     /// Colour-blind-safe colours (Okabe-Ito first), then more distinct ones.
     static let blockPalette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#8C564B",
                                "#7F7F7F", "#B5A300", "#17BECF", "#9467BD", "#E377C2", "#2CA02C"]
-    static let formatColors = ["dense": "#222222", "csr": "#E69F00", "bsr": "#0072B2"]
+    static let formatColors = ["dense": "#222222", "csr": "#E69F00", "bsr": "#0072B2",
+                               "mkl-dense": "#8A8A8A", "mkl-csr": "#9C6B00", "mkl-bsr": "#56B4E9"]
     static let markers: [Marker] = [.circle, .square, .diamond, .triangle]
 
     /// A consistent style per series across every chart of one report.
@@ -49,6 +54,18 @@ extension ReportRenderer {
                 switch key.format {
                 case "dense": styles[key] = ("#222222", .none, "7 4")
                 case "csr": styles[key] = ("#E69F00", .triangle, "2 3")
+                case "mkl-dense": styles[key] = ("#8A8A8A", .none, "3 3")
+                case "mkl-csr": styles[key] = ("#9C6B00", .triangle, "6 3")
+                case "mkl-bsr":
+                    // MKL's BSR of a block shape: the colour of KernelBench's, dashed, hollow.
+                    var own = key
+                    own.format = "bsr"
+                    if let s = styles[own] {
+                        styles[key] = (s.color, .hollowCircle, "6 3")
+                    } else {
+                        styles[key] = (ReportRenderer.blockPalette[i % ReportRenderer.blockPalette.count], .hollowCircle, "6 3")
+                        i += 1
+                    }
                 default:
                     styles[key] = (ReportRenderer.blockPalette[i % ReportRenderer.blockPalette.count],
                                    ReportRenderer.markers[i % ReportRenderer.markers.count], nil)
@@ -125,6 +142,47 @@ extension ReportRenderer {
             }
         }
         return (gflops, speedup)
+    }
+
+    /// Per matrix source, N and thread count: the speed-up of KernelBench's
+    /// formats over Intel MKL's on the same storage (`speedup_vs_mkl`)
+    /// against sparsity, one line per block shape's BSR, plus CSR and dense
+    /// OpenBLAS (on the unstructured matrix when there is one).
+    static func mklCharts(_ medians: [BenchmarkEntry], styles: Styles) -> [Chart] {
+        var charts: [Chart] = []
+        for (source, entries) in bySource(medians) {
+            let against = entries.filter {
+                $0.speedup_vs_mkl.map { $0.isFinite && $0 > 0 } ?? false && $0.sparsity.isFinite
+                    && SuiteConfig.variant(ofCase: $0.run_name, threads: $0.threads).isEmpty
+            }
+            let settings = Set(against.map { [$0.n, $0.threads] }).sorted { ($0[0], $0[1]) < ($1[0], $1[1]) }
+            for setting in settings {
+                let group = against.filter { $0.n == setting[0] && $0.threads == setting[1] }
+                // CSR and dense: one line each, on the least blocky matrix measured at each sparsity.
+                var lines: [SeriesKey: [Double: BenchmarkEntry]] = [:]
+                for e in group.sorted(by: { $0.block_rows * $0.block_cols > $1.block_rows * $1.block_cols }) {
+                    lines[SeriesKey(e), default: [:]][e.sparsity] = e
+                }
+                let series = lines.keys.sorted().map { key in
+                    styles.series(key, lines[key]!.values.sorted { $0.sparsity < $1.sparsity }.map { e in
+                        let on = e.format == "bsr" ? "" : " (\(e.block_rows)x\(e.block_cols) matrix)"
+                        return .init(x: e.sparsity, y: e.speedup_vs_mkl!,
+                                     tip: "\(key.label)\(on) at \(Fmt.percent(e.sparsity)): \(Fmt.factor(e.speedup_vs_mkl)) vs MKL")
+                    })
+                }
+                let ys = series.flatMap(\.points).map(\.y)
+                guard !ys.isEmpty else { continue }
+                let wide = (ys.max()! / ys.min()!) > 30
+                charts.append(Chart(id: "", kind: "chart-mkl",
+                                    title: "\(source) · N = \(setting[0]) · \(threadsText(setting[1]))",
+                                    subtitle: "Above the line: KernelBench (dense: OpenBLAS) faster than MKL's same format",
+                                    xLabel: "block sparsity", yLabel: "speed-up over Intel MKL (×)",
+                                    yScale: wide ? .log : .linear, xTick: Fmt.percent, series: series,
+                                    references: [ReferenceLine(y: 1, label: "MKL = 1×", color: "#333")],
+                                    yInclude: wide ? [] : [0]))
+            }
+        }
+        return charts
     }
 
     /// Per matrix source: the measured break-even sparsity against the block
@@ -407,6 +465,34 @@ extension ReportRenderer {
                 rooflineChart(medians, peak: r.context.peak).map { [$0] } ?? [],
                 missing: "no result reports both GFLOP/s and bytes per second.")
 
+        let hasMKL = medians.contains { $0.peer_library != nil || $0.speedup_vs_mkl != nil }
+        if hasMKL {
+            section("Against Intel MKL", mklIntro, mklCharts(medians, styles: styles),
+                    missing: "no KernelBench case has an MKL case of the same format, matrix, N and threads.")
+            for t in mklTables(medians) {
+                o += "<h3>\(e(t.title))</h3>\n<div class=\"scroll\"><table><thead><tr>"
+                o += t.header.enumerated().map { "<th\($0.offset == 0 ? "" : " class=\"num\"")>\(e($0.element))</th>" }.joined()
+                o += "</tr></thead><tbody>\n"
+                for row in t.rows {
+                    o += "<tr>" + row.enumerated().map { "<td\($0.offset == 0 ? "" : " class=\"num\"")>\(e($0.element))</td>" }.joined()
+                    o += "</tr>\n"
+                }
+                o += "</tbody></table></div>\n"
+            }
+            let setups = peerSetupRows(medians)
+            if !setups.isEmpty {
+                o += "<h3>Set-up of the MKL cases</h3>\n<p class=\"note\">Outside the timed region: creating the handle, "
+                o += "the hint and mkl_sparse_optimize (\(e(peerLibraries(medians)))).</p>\n"
+                o += "<div class=\"scroll\"><table><thead><tr><th>case</th><th>kernel</th><th class=\"num\">set-up</th>"
+                o += "<th>hint and optimisation</th></tr></thead><tbody>\n"
+                for row in setups {
+                    o += "<tr><td>\(e(row[0]))</td><td><code>\(e(row[1]))</code></td><td class=\"num\">\(e(row[2]))</td>"
+                    o += "<td>\(e(row[3]))</td></tr>\n"
+                }
+                o += "</tbody></table></div>\n"
+            }
+        }
+
         o += "<h2>Results</h2>\n"
         if medians.isEmpty { o += "<p class=\"note\">No results in this file.</p>\n" }
         for (source, entries) in bySource(medians) {
@@ -419,7 +505,8 @@ extension ReportRenderer {
             o += "<th>format</th><th>kernel</th><th>matrix blocks</th><th class=\"num\">sparsity</th><th class=\"num\">N</th>"
             o += "<th class=\"num\">threads</th><th>partition</th><th class=\"num\">\(medianHeading(measured))</th><th class=\"num\">useful GFLOP/s</th>"
             o += "<th class=\"num\">effective GFLOP/s</th><th class=\"num\">% of peak</th><th class=\"num\">speedup vs dense</th>"
-            o += "<th class=\"num\">speedup vs CSR</th><th>verified</th></tr></thead>\n<tbody>\n"
+            o += "<th class=\"num\">speedup vs CSR</th>" + (hasMKL ? "<th class=\"num\">vs MKL</th>" : "")
+            o += "<th>verified</th></tr></thead>\n<tbody>\n"
             var previous: BenchmarkEntry?
             for x in entries {
                 // A rule between settings (N, threads, sparsity) makes each comparison block visible.
@@ -434,6 +521,7 @@ extension ReportRenderer {
                 o += "<td class=\"num\">\(Fmt.sig(x.effective_gflops))</td>"
                 o += "<td class=\"num\">\(x.percent_of_peak.map { String(format: "%.1f%%", $0) } ?? "–")</td>"
                 o += "<td class=\"num\">\(Fmt.factor(x.speedup_vs_dense))</td><td class=\"num\">\(Fmt.factor(x.speedup_vs_csr))</td>"
+                if hasMKL { o += "<td class=\"num\">\(Fmt.factor(x.speedup_vs_mkl))</td>" }
                 o += "<td class=\"verified\">\(x.verified ? "yes" : "NO ⚠")</td></tr>\n"
             }
             o += "</tbody></table></div>\n"

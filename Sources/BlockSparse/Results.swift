@@ -58,6 +58,17 @@ public struct BenchmarkEntry: Codable, Sendable, Equatable {
     /// failed around them (its limit of dropped rounds or the run's retime
     /// budget was spent; nil: no quiet check).
     public var disturbed_rounds: Int? = nil
+    /// Median time of the MKL case on the same storage and threads (mkl-bsr
+    /// for bsr, mkl-csr for csr, mkl-dense for dense) over this case's; nil
+    /// without `--peers mkl`.
+    public var speedup_vs_mkl: Double? = nil
+    /// A peer case's library version string (`run --peers`).
+    public var peer_library: String? = nil
+    /// Seconds a peer case's set-up took, outside the timed region: creating
+    /// the library's matrix handle, its hint and `mkl_sparse_optimize`.
+    public var peer_setup_seconds: Double? = nil
+    /// What the peer answered to the hint and the optimisation (statuses).
+    public var peer_optimize: String? = nil
 }
 
 /// A threaded case taken apart, measured right after its timing: rounds of

@@ -143,7 +143,7 @@ func niceLogTicks(_ lo: Double, _ hi: Double) -> (domain: ClosedRange<Double>, t
 // MARK: - Chart
 
 /// A point marker shape.
-enum Marker: Sendable { case none, circle, square, diamond, triangle }
+enum Marker: Sendable { case none, circle, square, diamond, triangle, hollowCircle }
 
 /// One line (or scatter) of a chart.
 struct ChartSeries {
@@ -335,6 +335,8 @@ struct Chart {
         switch m {
         case .none: return ""
         case .circle: return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"4\" \(style)>\(title)</circle>\n"
+        case .hollowCircle:
+            return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"3.5\" fill=\"#fff\" stroke=\"\(color)\" stroke-width=\"2\">\(title)</circle>\n"
         case .square: return "<rect x=\"\(f(x - 4))\" y=\"\(f(y - 4))\" width=\"8\" height=\"8\" \(style)>\(title)</rect>\n"
         case .diamond:
             return "<polygon points=\"\(f(x)),\(f(y - 5)) \(f(x + 5)),\(f(y)) \(f(x)),\(f(y + 5)) \(f(x - 5)),\(f(y))\" \(style)>\(title)</polygon>\n"

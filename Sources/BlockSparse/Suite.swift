@@ -17,8 +17,9 @@ public enum MatrixSource: Sendable, Equatable {
         case .generated(let label, _, _, _), .fixed(let label, _, _, _): return label
         }
     }
-    var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _, _): m.rows } }
-    var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _, _): m.cols } }
+    /// Rows and columns of A.
+    public var rows: Int { switch self { case .generated(_, let r, _, _): r; case .fixed(_, let m, _, _): m.rows } }
+    public var cols: Int { switch self { case .generated(_, _, let c, _): c; case .fixed(_, let m, _, _): m.cols } }
     var onlyBlock: BlockShape? { if case .fixed(_, _, let only, _) = self { return only }; return nil }
     /// The sparsity a fixed matrix's cases are grouped by: its pruning target,
     /// else its own element sparsity; nil for generated matrices.
@@ -28,9 +29,12 @@ public enum MatrixSource: Sendable, Equatable {
     }
 }
 
-/// What a format entry of the suite runs.
+/// What a format entry of the suite runs: KernelBench's BSR and CSR
+/// kernels and dense OpenBLAS, or a peer library's routine on the same
+/// storage (``Peer``; `mkl-bsr` only for square blocks dividing both sides of A).
 public enum CaseFormat: String, CaseIterable, Sendable, Codable {
     case bsr, csr, dense
+    case mklBSR = "mkl-bsr", mklCSR = "mkl-csr", mklDense = "mkl-dense"
 }
 
 /// One suite: the cross product of its axes, BSR vs CSR vs dense on the
@@ -64,7 +68,7 @@ public struct SuiteConfig: Sendable {
     public var breakEven: BreakEvenSearch?
 
     public init(sources: [MatrixSource], blocks: [BlockShape], sparsities: [Double], ns: [Int], threads: [Int],
-                formats: [CaseFormat] = CaseFormat.allCases, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
+                formats: [CaseFormat] = CaseFormat.builtIn, timing: TimingPolicy = TimingPolicy(), seed: UInt64 = 42,
                 filter: String? = nil, strategies: [PartitionStrategy] = [.balanced],
                 runtimes: [ThreadingRuntime] = [.team], spinWindow: Double = WorkerTeam.defaultSpinWindow,
                 bPlacement: BPlacement? = nil, breakEven: BreakEvenSearch? = nil) {
@@ -209,10 +213,13 @@ public final class SuiteRunner {
                         // One comparison (same matrix and N) after another: run() times each together.
                         for t in config.threads {
                             for format in config.formats {
-                              if format == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
+                              if format.base == .bsr && block.area == 1 { continue }  // 1x1 BSR is CSR
+                              // MKL's BSR takes square blocks whose side divides both sides of A.
+                              if format == .mklBSR && (block.rows != block.cols || source.rows % block.rows != 0
+                                                       || source.cols % block.cols != 0) { continue }
                               // Strategies and runtimes only differ for threaded sparse
-                              // cases; the others run once, named without them.
-                              let threaded = t > 1 && format != .dense
+                              // cases of KernelBench; the others run once, named without them.
+                              let threaded = t > 1 && (format == .bsr || format == .csr)
                               let variants = (threaded ? config.strategies : [.balanced]).flatMap { strategy in
                                   (threaded ? config.runtimes : [.team]).map { (strategy, $0) }
                               }
@@ -295,7 +302,11 @@ public final class SuiteRunner {
             let csrBytes = 4 * (rows + 1) + 8 * stored
             let csrBuild = Double(CSRMatrix.conversionPeakBytes(rows: source.rows, nonzeros: saturated(stored)))
             var bytes = max(generatorPeak, bsrBytes + csrBuild)
-            if config.formats.contains(.dense) { bytes += mk * 4 + cBytes }
+            if config.formats.contains(.dense) || config.formats.contains(.mklDense) { bytes += mk * 4 + cBytes }
+            // A peer's sparse handle holds its own copy of A's arrays (and MKL's optimised form).
+            if config.formats.contains(.mklBSR) { bytes += 2 * bsrBytes + bBytes + cBytes }
+            if config.formats.contains(.mklCSR) { bytes += 2 * csrBytes + bBytes + cBytes }
+            if config.formats.contains(.mklDense) { bytes += bBytes + cBytes }
             bytes += bBytes + cBytes * 4 + rows * 8  // B and the reference (Double sums and magnitudes, terms per row)
             // Sparse cases of one comparison are alive together, each with its own A, B and C.
             let variants = Double(c.threads > 1 ? config.strategies.count * config.runtimes.count : 1)
@@ -314,6 +325,9 @@ public final class SuiteRunner {
     /// than one OpenBLAS thread is verified and timed on its own after the
     /// sparse cases: OpenBLAS's idle workers spin for about 0.1 s after each
     /// threaded call, and two threads of other work then ran 10-50% slower.
+    /// A peer library's threaded cases are timed on their own likewise (MKL's
+    /// OpenMP workers spin for 200 ms after each call), followed by a pause
+    /// of 0.3 s so that their spinning workers are asleep before the next set.
     public func run(_ cases: [PlannedCase]) throws {
         let start = monotonicNanoseconds()
         let searches = breakEvenTargets(cases)
@@ -349,9 +363,9 @@ public final class SuiteRunner {
                 let b = try DenseMatrix.random(rows: group.bsr.cols, cols: planned.n, seed: config.seed &+ UInt64(planned.n))
                 referenceCache = (refKey, b, try Reference(group.bsr, b))
             }
-            // Threaded dense runs after the sparse cases (and their partition
-            // profiles), verified and timed on its own.
-            func timedAlone(_ c: PlannedCase) -> Bool { c.format == .dense && c.threads > 1 }
+            // Threaded dense and threaded peer cases run after the sparse cases
+            // (and their partition profiles), verified and timed each on its own.
+            func timedAlone(_ c: PlannedCase) -> Bool { (c.format == .dense || c.format.peer != nil) && c.threads > 1 }
             let prepared = try set.filter { !timedAlone($0) }.map {
                 try prepareCase($0, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
             }
@@ -375,6 +389,7 @@ public final class SuiteRunner {
                 let p = try prepareCase(c, group: group, b: referenceCache!.b, reference: referenceCache!.reference)
                 // (no quiet check: OpenBLAS's workers spin for 0.1 s after each call)
                 try emit(p, p.call.map { BlockSparse.measure(config.timing, $0) })
+                if c.format.peer != nil { Thread.sleep(forTimeInterval: 0.3) }  // MKL's OpenMP workers go to sleep
             }
             first = end
         }
@@ -507,7 +522,8 @@ public final class SuiteRunner {
             }
         }
         let csr = CSRMatrix(bsr: bsr)
-        let dense = (withDense ?? config.formats.contains(.dense)) ? DenseMatrix(bsr: bsr) : nil
+        let dense = (withDense ?? (config.formats.contains(.dense) || config.formats.contains(.mklDense)))
+            ? DenseMatrix(bsr: bsr) : nil
         return MatrixGroup(bsr: bsr, csr: csr, dense: dense, distribution: distribution, fillRatio: fill)
     }
 
@@ -536,9 +552,36 @@ public final class SuiteRunner {
         var usedThreads = c.threads  // below the work threshold a threaded sparse case runs on one
         var profile: (() throws -> PartitionProfile)?
         var session: Session?
-        let call: () -> Void
-        let result: () -> DenseMatrix
+        var call: () -> Void
+        var result: () -> DenseMatrix
+        var peerSetup: (seconds: Double, optimize: String)?
+        var peerFailure: String?
         switch c.format {
+        case .mklBSR, .mklCSR, .mklDense:
+            // (`run` loads it before anything is measured; a suite built in code loads it here.)
+            if !Peer.mkl.isLoaded { try Peer.mkl.load() }
+            let threads = c.threads
+            kernelName = c.format.rawValue
+            partition = "mkl \(threads) thread\(threads == 1 ? "" : "s")"
+            nonisolated(unsafe) var out = try DenseMatrix(zeros: m, n)
+            out.values = [Float](repeating: .nan, count: out.values.count)
+            result = { out }
+            call = {}
+            let honoured = Peer.mkl.setThreads(threads)
+            if honoured != threads {
+                peerFailure = "Intel MKL reports \(honoured) thread(s) where the case asks \(threads) "
+                    + "(is MKL_THREADING_LAYER=SEQUENTIAL set?)"
+            } else {
+                do {
+                    let operand = try MKLOperand(c.format, bsr: a, csr: group.csr, dense: group.dense, n: n)
+                    kernelName = operand.kernelName
+                    peerSetup = (operand.setupSeconds, operand.optimizeStatus)
+                    // MKL's thread count is set on every call, as OpenBLAS's (a few ns).
+                    call = { operand.multiply(b, into: &out, threads: threads) }
+                } catch {
+                    peerFailure = "\(error)"
+                }
+            }
         case .dense:
             // What a user would call: sgemv for one column of B, sgemm otherwise.
             kernelName = DenseBaseline.routine(n: n).kernelName
@@ -593,7 +636,7 @@ public final class SuiteRunner {
         }
 
         // Verify first: a number is only reported after its result checks out.
-        call()
+        if peerFailure == nil { call() }
         var output = result()
         if corruptResultForTesting, !output.values.isEmpty { output.values[0] += 1 }
         let verification = output.values.withUnsafeBufferPointer { reference.verify($0, ld: n) }
@@ -611,6 +654,19 @@ public final class SuiteRunner {
             speedup_vs_csr: nil, verified: verification.passed, max_abs_error: verification.maxAbsoluteError,
             max_rel_error: verification.maxRelativeError, fill_ratio: group.fillRatio,
             error_occurred: nil, error_message: nil)
+        if let peerSetup {
+            base.peer_library = Peer.mkl.version
+            base.peer_setup_seconds = peerSetup.seconds
+            base.peer_optimize = peerSetup.optimize.isEmpty ? nil : peerSetup.optimize
+        }
+        if let peerFailure {
+            failures.append("\(c.name) [\(kernelName)]: \(peerFailure)")
+            base.verified = false
+            base.error_occurred = true
+            base.error_message = peerFailure
+            return PreparedCase(planned: c, call: nil, session: nil, base: base, profile: nil, usefulFlops: usefulFlops,
+                                effectiveFlops: effectiveFlops, bytes: bytes, threads: usedThreads)
+        }
         guard verification.passed else {
             failures.append("\(c.name) [\(kernelName)]: \(verification)")
             base.error_occurred = true
@@ -726,18 +782,20 @@ public final class SuiteRunner {
     private func movedBytes(_ format: CaseFormat, group: MatrixGroup, n: Int) -> Double {
         let a = group.bsr
         let aBytes: Double
-        switch format {
+        switch format.base {
         case .bsr: aBytes = Double(a.values.count * 4 + a.columnIndices.count * 4 + a.rowPointers.count * 4)
         case .csr: aBytes = Double(group.csr.values.count * 8 + group.csr.rowPointers.count * 4)
-        case .dense: aBytes = Double(a.rows * a.cols * 4)
+        default: aBytes = Double(a.rows * a.cols * 4)
         }
         return aBytes + Double(a.cols * n * 4) + Double(a.rows * n * 4)
     }
 
-    /// Fills speedup_vs_dense / speedup_vs_csr on `new` entries (and on the
-    /// earlier entries of the same matrix) from median times in this run: a
-    /// sparse case against dense at its thread count and against CSR with the
-    /// same partition strategy and runtime.
+    /// Fills speedup_vs_dense / speedup_vs_csr / speedup_vs_mkl on `new`
+    /// entries (and on the earlier entries of the same matrix) from median
+    /// times in this run: a sparse case against dense at its thread count and
+    /// against CSR with the same partition strategy and runtime; a case of
+    /// KernelBench's (BSR, CSR, dense OpenBLAS) against MKL's routine on the
+    /// same storage at its thread count (mkl-bsr, mkl-csr, mkl-dense).
     private func applySpeedups(to new: inout [BenchmarkEntry]) {
         func variant(_ e: BenchmarkEntry) -> String { SuiteConfig.variant(ofCase: e.run_name, threads: e.threads) }
         func key(_ e: BenchmarkEntry, _ variant: String) -> String {
@@ -752,6 +810,10 @@ public final class SuiteRunner {
             guard e.real_time > 0, e.error_occurred != true else { return }
             if e.format != "dense", let d = medians[key(e, "")]?["dense"] { e.speedup_vs_dense = d / e.real_time }
             if e.format != "csr", let c = medians[key(e, variant(e))]?["csr"] { e.speedup_vs_csr = c / e.real_time }
+            if let f = CaseFormat(rawValue: e.format), f.peer == nil,
+               let p = medians[key(e, "")]?[Peer.mkl.format(for: f).rawValue] {
+                e.speedup_vs_mkl = p / e.real_time
+            }
         }
         for i in new.indices where new[i].run_type == "aggregate" && new[i].aggregate_name == "median" { update(&new[i]) }
         for i in report.benchmarks.indices

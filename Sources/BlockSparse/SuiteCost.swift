@@ -49,8 +49,8 @@ public struct CostModel: Sendable {
     /// `density` of its elements stored and N = n.
     public func callSeconds(_ format: CaseFormat, m: Int, k: Int, n: Int, density: Double) -> Double {
         let mk = Double(m) * Double(k), stored = mk * density
-        switch format {
-        case .dense:
+        switch format.base {  // a peer's routine is modelled as KernelBench's on the same storage
+        case .dense, .mklBSR, .mklCSR, .mklDense:  // (base is bsr, csr or dense)
             // A is read once whatever N: sgemv and small-N sgemm are bound by its bytes.
             return max(4 * mk / (gemvGBps * 1e9), n == 1 ? 0 : 2 * mk * Double(n) / (denseGFLOPS * 1e9))
         case .bsr:
@@ -63,7 +63,7 @@ public struct CostModel: Sendable {
     /// The same on `threads` threads (sparse products below ``serialBelow`` stay on one).
     public func callSeconds(_ format: CaseFormat, m: Int, k: Int, n: Int, density: Double, threads: Int) -> Double {
         let one = callSeconds(format, m: m, k: k, n: n, density: density)
-        guard threads > 1, format == .dense || one >= serialBelow else { return one }
+        guard threads > 1, format.base == .dense || format.peer != nil || one >= serialBelow else { return one }
         return one / (1 + threadGain * Double(threads - 1))
     }
 
@@ -101,8 +101,11 @@ extension SuiteRunner {
         let density = density(source, block: block, sparsity: sparsity)
         let one = model.callSeconds(format, m: source.rows, k: source.cols, n: n, density: density)
         let t = model.callSeconds(format, m: source.rows, k: source.cols, n: n, density: density, threads: threads)
-        var s = model.timingSeconds(t, policy: config.timing, quiet: !(format == .dense && threads > 1)) + t + model.perCase
-        if format != .dense && threads > 1 {
+        var s = model.timingSeconds(t, policy: config.timing, quiet: !((format == .dense || format.peer != nil) && threads > 1))
+            + t + model.perCase
+        if format.peer != nil {
+            s += 20 * one + (threads > 1 ? 0.3 : 0)  // the handle, hint and optimisation; the pause after threaded calls
+        } else if format != .dense && threads > 1 {
             s += 0.002 + max(0.005, 3 * one)  // the serial measurement deciding whether threads pay
             if t < one { s += model.profileSeconds(one: one, threaded: t) }
         }

@@ -14,7 +14,9 @@ struct KernelBench: ParsableCommand {
 
             Exit codes: 0 success, 1 runtime failure (including a verification mismatch), \
             2 bad usage or bad input.
-            Environment: KERNELBENCH_ISA=scalar|avx2_fma|avx512|neon forces the kernels' ISA.
+            Environment: KERNELBENCH_ISA=scalar|avx2_fma|avx512|neon forces the kernels' ISA; \
+            KERNELBENCH_MKL=/path/to/libmkl_rt.so.N is the Intel MKL of `run --peers mkl` \
+            (`make peers` installs one).
             """,
         subcommands: [Run.self, List.self, Peak.self, Export.self, Compare.self, Report.self, Instructions.self, Paper.self],
         defaultSubcommand: Run.self

@@ -60,8 +60,11 @@ struct Run: ParsableCommand {
     @Option(help: "Thread counts, comma-separated; 'all' = the CPUs this process may use (e.g. 1,all). More than that shares cores between threads (allowed, with a warning).")
     var threads: String?
 
-    @Option(help: "Formats to run: bsr, csr, dense (comma-separated).")
+    @Option(help: "Formats to run: bsr, csr, dense (comma-separated); mkl-bsr, mkl-csr, mkl-dense are the peer's (see --peers).")
     var formats: String = "bsr,csr,dense"
+
+    @Option(help: "Vendor libraries to measure beside KernelBench, comma-separated: mkl (Intel MKL's libmkl_rt, loaded at run time from KERNELBENCH_MKL=/path/to/libmkl_rt.so.N or else the loader's search; `make peers` installs it). Each format of --formats gets its peer's case on the same matrices and threads, verified first and timed in the same rounds: mkl-bsr (mkl_sparse_s_mm, mkl_sparse_s_mv at N = 1; square blocks that divide A's sides), mkl-csr, mkl-dense (cblas_sgemm, cblas_sgemv at N = 1). A library that cannot be used is an error (exit 2), never a skip.")
+    var peers: String?
 
     @Option(help: "Minimum timed repetitions per case (default: the suite's).")
     var repetitions: Int?
@@ -125,6 +128,7 @@ struct Run: ParsableCommand {
         if !(spinWindow >= 0 && spinWindow <= 100_000) {
             throw ValidationError("--spin-window must be between 0 and 100000 microseconds (got \(spinWindow))")
         }
+        if let peers { _ = try peerList(peers) }
         if breakEven == true && (!matrix.isEmpty || safetensors != nil) && shapes.isEmpty {
             throw ValidationError("--break-even searches generated matrices (--shape): --matrix and --safetensors inputs have a fixed sparsity")
         }
@@ -141,6 +145,7 @@ struct Run: ParsableCommand {
         note("kernelbench: warning: debug build. The C kernels are compiled -O3 in every configuration, but the Swift driver and reference are slow; use `swift run -c release kernelbench` (or `make run`).")
         #endif
         let config = try makeConfig()
+        try loadPeers(config)
         let paths = try outputPaths()
         let topology = Topology.detect()
         if let reason = topology.fallbackReason { note("kernelbench: NUMA: \(reason)") }
@@ -154,6 +159,16 @@ struct Run: ParsableCommand {
                                    + "asks only for bsr: add csr or dense to --formats, or a larger size to --blocks")
         }
         try runner.checkMemory(cases)
+        if config.formats.contains(.mklBSR) {
+            // Said once, not silently: MKL's BSR takes square blocks that divide both sides of A.
+            let skipped = config.blocks.filter { b in
+                b.area > 1 && (b.rows != b.cols || config.sources.contains { $0.rows % b.rows != 0 || $0.cols % b.cols != 0 })
+            }
+            if !skipped.isEmpty {
+                note("kernelbench: mkl-bsr does not run on \(skipped.map(\.description).joined(separator: ", ")) blocks "
+                     + "(on the matrices they do not fit): MKL's BSR takes square blocks whose side divides both sides of A")
+            }
+        }
 
         note("kernelbench: measuring this machine's FMA peak, bandwidth and fork/join cost...")
         let peak = MachinePeak.measure(threads: topology.cpuCount)
@@ -306,12 +321,18 @@ struct Run: ParsableCommand {
             threadList.append(t)
         }
         threadList = threadList.uniqued()
-        let formatList = try splitList(formats, option: "--formats").map { text -> CaseFormat in
+        var formatList = try splitList(formats, option: "--formats").map { text -> CaseFormat in
             guard let f = CaseFormat(rawValue: text) else {
-                throw ValidationError("--formats: '\(text)' is not one of bsr, csr, dense")
+                throw ValidationError("--formats: '\(text)' is not one of "
+                                      + CaseFormat.allCases.map(\.rawValue).joined(separator: ", "))
             }
             return f
         }.uniqued()
+        // Each of KernelBench's formats gets each peer's case on the same storage.
+        for peer in try peers.map(peerList) ?? [] {
+            formatList += formatList.filter { $0.peer == nil }.map { peer.format(for: $0) }
+        }
+        formatList = formatList.uniqued()
         var timing = suite.timing
         if let repetitions { timing.minRepetitions = repetitions }
         if let minTime { timing.minTime = minTime }
@@ -323,6 +344,33 @@ struct Run: ParsableCommand {
                            formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try namedList(strategy, option: "--strategy"),
                            runtimes: try namedList(runtime, option: "--runtime"), spinWindow: spinWindow * 1e-6,
                            bPlacement: bPlacement, breakEven: search ? BreakEvenSearch() : nil)
+    }
+
+    /// The `--peers` names; an unknown one is a usage error.
+    func peerList(_ text: String) throws -> [Peer] {
+        try splitList(text, option: "--peers").map { item in
+            guard let peer = Peer(rawValue: item) else {
+                throw ValidationError("--peers: '\(item)' is not a known peer (known: "
+                                      + Peer.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+            }
+            return peer
+        }.uniqued()
+    }
+
+    /// Loads the library of every peer format of the run before anything is
+    /// measured, and checks that it honours each thread count: a library
+    /// that cannot be used is one line and exit 2 (``InputError``), never a skip.
+    func loadPeers(_ config: SuiteConfig) throws {
+        for peer in Set(config.formats.compactMap(\.peer)).sorted(by: { $0.rawValue < $1.rawValue }) {
+            let version = try peer.load()
+            for t in config.threads where peer.setThreads(t) != t {
+                throw InputError(source: "--peers \(peer.rawValue)",
+                                 "\(peer.displayName) runs \(peer.setThreads(t)) thread(s) where --threads asks \(t)"
+                                 + (ProcessInfo.processInfo.environment["MKL_THREADING_LAYER"].map {
+                                     " (MKL_THREADING_LAYER=\($0) is set)" } ?? ""))
+            }
+            note("kernelbench: peer \(peer.displayName): \(version) (\(peer.libraryPath))")
+        }
     }
 
     func blockList() throws -> [BlockShape] {
@@ -460,6 +508,16 @@ struct Run: ParsableCommand {
                 }
                 if fileInput { line += "   " + achieved.joined(separator: " / ") }
                 lines.append(line)
+            }
+        }
+        let againstMKL = report.aggregates("median").filter { $0.error_occurred != true && $0.speedup_vs_mkl != nil }
+        if !againstMKL.isEmpty {
+            lines.append("")
+            lines.append("Against Intel MKL (median MKL time / KernelBench time, same matrix, storage and threads; "
+                         + "bsr vs mkl-bsr, csr vs mkl-csr, dense OpenBLAS vs mkl-dense):")
+            for e in againstMKL {
+                lines.append("  " + e.run_name.padding(toLength: 52, withPad: " ", startingAt: 0)
+                             + String(format: "%6.2fx", e.speedup_vs_mkl!))
             }
         }
         if let measuredEvens = report.break_even, !measuredEvens.isEmpty {

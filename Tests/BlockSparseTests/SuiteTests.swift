@@ -3,7 +3,7 @@ import Testing
 @testable import BlockSparse
 
 @Suite struct SuiteTests {
-    func config(_ formats: [CaseFormat] = CaseFormat.allCases, threads: [Int] = [1, 2]) -> SuiteConfig {
+    func config(_ formats: [CaseFormat] = CaseFormat.builtIn, threads: [Int] = [1, 2]) -> SuiteConfig {
         SuiteConfig(sources: [.generated(label: "33x40", rows: 33, cols: 40, distribution: .uniform)],
                     blocks: [shape(1, 1), shape(4, 4)], sparsities: [0.5, 0.9], ns: [1, 5], threads: threads,
                     formats: formats, timing: TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0))
