@@ -115,8 +115,7 @@ struct Peak: ParsableCommand {
     /// --work in seconds.
     func workSizes() throws -> [Double] {
         guard let work else { return [] }
-        return try work.split(separator: ",", omittingEmptySubsequences: false).map { item in
-            let text = item.trimmingCharacters(in: .whitespaces)
+        return try splitList(work, option: "--work").map { text in
             guard let us = Double(text), us >= 1, us <= 100_000 else {
                 throw ValidationError("--work: '\(text)' is not a task length between 1 and 100000 microseconds")
             }

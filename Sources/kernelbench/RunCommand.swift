@@ -393,18 +393,6 @@ struct Run: ParsableCommand {
         }.uniqued()
     }
 
-    /// A comma-separated option value, items trimmed and lowercased; an
-    /// empty value or an empty item (`4,,8`, `0.5,`) is an error.
-    func splitList(_ text: String, option: String) throws -> [String] {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard !items.contains(where: \.isEmpty) else {
-            throw ValidationError(text.trimmingCharacters(in: .whitespaces).isEmpty
-                                  ? "\(option) needs a value" : "\(option): empty item in '\(text)'")
-        }
-        return items
-    }
-
     func sanitize(_ label: String) -> String {
         String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "-" })
     }
@@ -562,6 +550,18 @@ func parseShape(_ text: String) throws -> (rows: Int, cols: Int) {
         throw ValidationError("--shape '\(text)': dimensions must be between 1 and \(Int32.max)")
     }
     return (m, k)
+}
+
+/// A comma-separated option value, items trimmed and lowercased; an
+/// empty value or an empty item (`4,,8`, `0.5,`) is an error.
+func splitList(_ text: String, option: String) throws -> [String] {
+    let items = text.split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    guard !items.contains(where: \.isEmpty) else {
+        throw ValidationError(text.trimmingCharacters(in: .whitespaces).isEmpty
+                              ? "\(option) needs a value" : "\(option): empty item in '\(text)'")
+    }
+    return items
 }
 
 extension String {

@@ -22,7 +22,7 @@ import Testing
         try expectUsageError(["run", "--runtime", "team,openmp"], "--runtime: 'openmp' is not team or dispatch")
         try expectUsageError(["run", "--spin-window=-1"], "--spin-window must be between 0 and 100000 microseconds")
         try expectUsageError(["peak", "--spin-window", "1e9"], "--spin-window must be between 0 and 100000 microseconds")
-        try expectUsageError(["peak", "--work", "20,,100"], "--work: '' is not a task length")
+        try expectUsageError(["peak", "--work", "20,,100"], "--work: empty item in '20,,100'")
         try expectUsageError(["peak", "--work", "0.5"], "--work: '0.5' is not a task length between 1 and 100000 microseconds")
         try expectUsageError(["peak", "--json", "--work", "20"], "--work prints a table: use it without --json")
         // The team and dispatch runtimes side by side, on two threads, each verified.
