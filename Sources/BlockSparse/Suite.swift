@@ -413,17 +413,19 @@ public final class SuiteRunner {
     }
 
     /// Seconds left: the planned weight left at the rate measured so far,
-    /// apart from the time spent on waits and dropped rounds, which is
-    /// extrapolated on its own and capped by what is left of its budget (on a
-    /// busy host it is spent early and then stops, so a plain extrapolation
-    /// overestimated the rest of the run).
+    /// with the plan itself counted as ``planPrior`` of the run measured at
+    /// its own rate (the first case alone, 4096x4096 right after start-up,
+    /// extrapolated to an hour); and apart from it the time spent on waits
+    /// and dropped rounds, extrapolated on its own and capped by what is left
+    /// of its budget (on a busy host it is spent early and then stops).
     static func eta(elapsed: Double, doneWeight: Double, totalWeight: Double, budget: RetimeBudget?) -> Double? {
-        guard doneWeight > 0 else { return nil }
-        let left = max(0, totalWeight - doneWeight)
-        guard let budget else { return elapsed * left / doneWeight }
-        let retiming = min(budget.left, budget.spent * left / doneWeight)
-        return max(0, elapsed - budget.spent) * left / doneWeight + retiming
+        guard totalWeight > 0 else { return nil }
+        let left = max(0, totalWeight - doneWeight), prior = planPrior * totalWeight
+        let rate = (max(0, elapsed - (budget?.spent ?? 0)) + prior) / (doneWeight + prior)
+        let retiming = budget.map { doneWeight > 0 ? min($0.left, $0.spent * left / doneWeight) : 0 } ?? 0
+        return rate * left + retiming
     }
+    static let planPrior = 0.1
 
     /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
     func timeTogether(_ bodies: [() -> Void], sessions: [Session?]) -> [Measurement] {

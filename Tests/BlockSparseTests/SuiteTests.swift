@@ -361,17 +361,23 @@ import Testing
         #expect(kept[0].retimedRounds == 0 && kept[0].disturbedRounds == 3)
     }
 
-    /// The ETA extrapolates the retime budget's spending on its own, capped by what is left of it.
+    /// The ETA starts from the plan, moves to the measured rate, and
+    /// extrapolates the retime budget's spending on its own, capped by what is left of it.
     @Test func etaSeparatesRetimingFromThePlan() {
-        #expect(SuiteRunner.eta(elapsed: 10, doneWeight: 0, totalWeight: 4, budget: nil) == nil)
-        #expect(SuiteRunner.eta(elapsed: 10, doneWeight: 1, totalWeight: 4, budget: nil) == 30)
+        // Nothing measured yet: the plan (10 modelled seconds).
+        #expect(SuiteRunner.eta(elapsed: 0, doneWeight: 0, totalWeight: 10, budget: nil) == 10)
+        // 1 of 10 done in 5 s, the plan counting as 1 more done in 1 s: 3 s per unit, 9 units left.
+        #expect(SuiteRunner.eta(elapsed: 5, doneWeight: 1, totalWeight: 10, budget: nil) == 27)
+        #expect(SuiteRunner.eta(elapsed: 5, doneWeight: 1, totalWeight: 0, budget: nil) == nil)
+        // Of 11 s, 6 went to retiming: the same 3 s per unit, plus retiming at 6 s per unit capped by the 4 s left.
         let budget = RetimeBudget(seconds: 10)
-        budget.charge(6)  // 6 of the 10 s elapsed went to retiming; 4 s of planned work took 1 unit of weight
-        // The rest: 3 units at 4 s each, plus retiming at 6 s per unit capped by the 4 s left.
-        #expect(SuiteRunner.eta(elapsed: 10, doneWeight: 1, totalWeight: 4, budget: budget) == 16)
+        budget.charge(6)
+        #expect(SuiteRunner.eta(elapsed: 11, doneWeight: 1, totalWeight: 10, budget: budget) == 31)
         let early = RetimeBudget(seconds: 100)
-        early.charge(1)
-        #expect(SuiteRunner.eta(elapsed: 5, doneWeight: 1, totalWeight: 2, budget: early) == 5)
+        early.charge(1)  // 1 s per unit: 9 more
+        #expect(SuiteRunner.eta(elapsed: 6, doneWeight: 1, totalWeight: 10, budget: early) == 36)
+        // The rate measured dominates once much is done: 50 of 100 units in 100 s.
+        #expect(SuiteRunner.eta(elapsed: 100, doneWeight: 50, totalWeight: 100, budget: nil)! > 90)
     }
 
     @Test func quietCheckComparesAgainstItsBestSample() {
