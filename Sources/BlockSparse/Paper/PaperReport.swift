@@ -76,7 +76,7 @@ extension Study {
             let statement3 = "Score-based block pruning beats random block pruning by >= 2 points at >= 90% hidden sparsity" + tag
             var gaps: [String] = []
             var all = true, any = false
-            for block in result.config.blocks {
+            for block in result.config.blocks.sorted() {
                 let high = aggregate(result, recipe: recipe.name, block: block)
                     .filter { $0.hidden_sparsity >= claimSparsity - 1e-9 && $0.gap != nil }
                 guard let first = high.first, let last = high.last else { continue }
@@ -197,9 +197,9 @@ public enum StudyReport {
     /// Column headers shared by the per-round tables: round and the hidden
     /// sparsity of the first block size at that round.
     static func roundHeaders(_ result: StudyResult) -> [String] {
-        let rounds = result.runs.map(\.levels.count).max() ?? 0
+        let rounds = result.runsBySize.map(\.levels.count).max() ?? 0
         return (0..<rounds).map { r in
-            let s = result.runs.first { $0.levels.count > r }.map { pct($0.levels[r].hidden_sparsity) } ?? "?"
+            let s = result.runsBySize.first { $0.levels.count > r }.map { pct($0.levels[r].hidden_sparsity) } ?? "?"
             return "r\(r + 1) (\(s)%)"
         }
     }
@@ -240,7 +240,7 @@ public enum StudyReport {
             side.rows.append(["dense", "0%"] + recipes.flatMap { _ in [pctSpread(d), "", ""] })
         }
         for (target, name) in [(Study.claimSparsity, "~90%"), (Study.highSparsity, "~97%")] {
-            for block in result.config.blocks {
+            for block in result.config.blocks.sorted() {
                 let cells = recipes.map { r in
                     Study.aggregate(result, recipe: r.name, block: block)
                         .first { $0.hidden_sparsity >= target - 1e-9 }
@@ -256,7 +256,7 @@ public enum StudyReport {
         let headers = roundHeaders(result)
         for r in recipes where result.replicates(r.name).count > 1 || recipes.count > 1 {
             let n = result.replicates(r.name).count
-            let aggregates = result.config.blocks.map { ($0, Study.aggregate(result, recipe: r.name, block: $0)) }
+            let aggregates = result.config.blocks.sorted().map { ($0, Study.aggregate(result, recipe: r.name, block: $0)) }
             func perRound(_ title: String, _ cell: (LevelAggregate) -> String) -> Table {
                 Table(title: title + ", \(r.name.rawValue), mean over \(n) seed(s)",
                       note: n > 1 ? "In parentheses: the spread over the seeds (max − min, points)." : "",
@@ -297,7 +297,7 @@ public enum StudyReport {
                             + batches.map { "last: BSR vs dense b\($0)" }
                             + (threads.map { t in batches.max().map { ["BSR vs dense b\($0), \(t) threads"] } ?? [] } ?? []),
                          rows: [])
-        for run in result.runs {
+        for run in result.runsBySize {
             guard let level = Study.level(run, atLeast: Study.claimSparsity) ?? run.levels.last,
                   let last = run.levels.last else { continue }
             var row = ["\(run.block)x\(run.block)", pct(level.hidden_sparsity) + "%", pct(level.score.test_accuracy),
@@ -325,7 +325,7 @@ public enum StudyReport {
         let headers = roundHeaders(result)
         func perRound(_ title: String, _ note: String, _ cell: (StudyLevel) -> String) -> Table {
             Table(title: title, note: note, header: ["block"] + headers,
-                  rows: result.runs.map { run in
+                  rows: result.runsBySize.map { run in
                       ["\(run.block)x\(run.block)"] + headers.indices.map { r in
                           r < run.levels.count ? cell(run.levels[r]) : ""
                       }
@@ -497,7 +497,7 @@ public enum StudyReport {
         }
         s += "</table>\n<h2>Charts</h2>\n"
         let dense = result.dense.map { (value: $0.test_accuracy * 100, label: String(format: "dense %.2f%%", $0.test_accuracy * 100)) }
-        let colored = result.runs.enumerated().map { (palette[$0.offset % palette.count], $0.element) }
+        let colored = result.runsBySize.enumerated().map { (palette[$0.offset % palette.count], $0.element) }
         let accuracy = colored.map { color, run in
             Series(name: "\(run.block)x\(run.block)", color: color, dashed: false,
                    points: run.levels.map { ($0.hidden_sparsity * 100, $0.score.test_accuracy * 100) })
@@ -505,7 +505,7 @@ public enum StudyReport {
         if result.allReplicates.count > 1 {
             // Means over the seeds: one line per block size and recipe (the first recipe solid, the others dashed).
             var means: [Series] = []
-            for (bi, block) in result.config.blocks.enumerated() {
+            for (bi, block) in result.config.blocks.sorted().enumerated() {
                 for (ri, recipe) in result.recipesRun.enumerated() {
                     let levels = Study.aggregate(result, recipe: recipe.name, block: block)
                     means.append(Series(name: "\(block)x\(block) \(recipe.name.rawValue)", color: palette[bi % palette.count],

@@ -281,6 +281,9 @@ public struct StudyResult: Codable, Sendable {
         replicates ?? [StudyReplicate(recipe: config.retrainRecipes[0], seed: config.seed, dense: dense, runs: runs)]
     }
 
+    /// The timed runs in order of block size (the study runs them in `config.blocks` order).
+    public var runsBySize: [BlockRun] { runs.sorted { $0.block < $1.block } }
+
     /// The replicates of one recipe (one per seed run).
     public func replicates(_ recipe: RetrainKind) -> [StudyReplicate] {
         allReplicates.filter { $0.recipe.name == recipe }
@@ -362,13 +365,14 @@ public enum Study {
             try checkpoint(result)
         }
 
+        // Dense baselines, one per seed (shared by that seed's recipes).
+        let several = seeds.count > 1 || recipes.count > 1
+        func seedTag(_ si: Int) -> String { seeds.count > 1 ? "seed \(seeds[si]) (\(si + 1)/\(seeds.count)): " : "" }
+        var splits: [(train: Dataset, validation: Dataset)] = []
+        var denseModels: [MLP] = []
         for (si, seed) in seeds.enumerated() {
-            var seedConfig = config
-            seedConfig.seed = seed
-            let tag = seeds.count > 1 ? "seed \(seed) (\(si + 1)/\(seeds.count)): " : ""
             let (train, validation) = limited.split(validation: validationCount, seed: seed &+ 17)
-
-            // Dense baseline (shared by the recipes of this seed).
+            splits.append((train, validation))
             DenseBaseline.setThreads(config.train_threads)
             let denseStart = elapsed()
             let denseTrainer = Trainer(model: MLP(sizes: config.layer_sizes, seed: seed),
@@ -384,29 +388,36 @@ public enum Study {
                 logs.append(EpochLog(epoch: epoch, train_loss: loss, validation_accuracy: accuracy))
                 if accuracy > best.accuracy { best = (accuracy, epoch, denseTrainer.model) }
                 doneUnits += 1
-                progress(tag + String(format: "dense epoch %d/%d: loss %.4f, validation %.2f%%, ETA %@", epoch,
-                                      config.epochs, loss, accuracy * 100, eta()))
+                progress(seedTag(si) + String(format: "dense epoch %d/%d: loss %.4f, validation %.2f%%, ETA %@", epoch,
+                                              config.epochs, loss, accuracy * 100, eta()))
             }
-            let denseModel = best.model
-            let denseTest = denseModel.evaluate(test)
+            denseModels.append(best.model)
+            let denseTest = best.model.evaluate(test)
             let dense = DenseResult(epochs: logs, selected_epoch: best.epoch, validation_accuracy: best.accuracy,
                                     test_accuracy: denseTest.accuracy, test_loss: denseTest.loss,
                                     seconds: elapsed() - denseStart)
-            progress(tag + String(format: "dense baseline: epoch %d selected, test accuracy %.2f%%", best.epoch,
-                                  denseTest.accuracy * 100))
+            progress(seedTag(si) + String(format: "dense baseline: epoch %d selected, test accuracy %.2f%%", best.epoch,
+                                          denseTest.accuracy * 100))
+            for recipe in recipes {
+                result.replicates!.append(StudyReplicate(recipe: recipe, seed: seed, dense: dense, runs: []))
+            }
+            if si == 0 { result.dense = dense }
+            try checkpointAll()
+        }
 
-            for (ri, recipe) in recipes.enumerated() {
-                // The first replicate is the timed one; its runs are the result's top-level runs.
-                let primary = si == 0 && ri == 0
-                let rtag = tag + (recipes.count > 1 || seeds.count > 1 ? "\(recipe.name.rawValue): " : "")
-                var replicate = StudyReplicate(recipe: recipe, seed: seed, dense: dense, runs: [])
-                let index = result.replicates!.count
-                result.replicates!.append(replicate)
-                if primary {
-                    result.dense = dense
-                    try checkpointAll()
-                }
-                for (bi, b) in config.blocks.enumerated() {
+        // Block-major: every seed and recipe finishes a block size before the next
+        // block size starts, so an interrupted study holds balanced replicates.
+        for (bi, b) in config.blocks.enumerated() {
+            for (si, seed) in seeds.enumerated() {
+                var seedConfig = config
+                seedConfig.seed = seed
+                let (train, validation) = splits[si]
+                let denseModel = denseModels[si]
+                for (ri, recipe) in recipes.enumerated() {
+                    // The first replicate is the timed one; its runs are the result's top-level runs.
+                    let primary = si == 0 && ri == 0
+                    let index = si * recipes.count + ri
+                    let rtag = seedTag(si) + (several ? "\(recipe.name.rawValue): " : "")
                     let blockStart = elapsed()
                     let shape = try BlockShape(square: b)
                     let scoreRun = PruningRun(model: denseModel, config: seedConfig, recipe: recipe, shape: shape)
@@ -461,8 +472,7 @@ public enum Study {
                     }
                     var untimed = run
                     for i in untimed.levels.indices { untimed.levels[i].timings = [] }
-                    replicate.runs.append(untimed)
-                    result.replicates![index] = replicate
+                    result.replicates![index].runs.append(untimed)
                     result.complete = si == seeds.count - 1 && ri == recipes.count - 1 && bi == config.blocks.count - 1
                     try checkpointAll()
                 }
