@@ -63,7 +63,8 @@ extension Study {
                         continue
                     }
                     let within = level.deltas.filter { $0 >= -0.015 }.count
-                    parts.append("\(b)x\(b) at \(pct(level.hidden_sparsity)) (round \(level.round)): \(level.score.text(pct)), "
+                    let partial = level.score.count < result.replicates(recipe.name).count ? " (\(level.score.count) of \(result.replicates(recipe.name).count) seeds)" : ""
+                    parts.append("\(b)x\(b)\(partial) at \(pct(level.hidden_sparsity)) (round \(level.round)): \(level.score.text(pct)), "
                                  + "\(level.delta.text(pts)) points vs dense"
                                  + (level.delta.count > 1 ? " (within 1.5 points in \(within) of \(level.delta.count) seeds)" : ""))
                     if level.delta.mean < -0.015, holds != nil { holds = false }
@@ -83,7 +84,8 @@ extension Study {
                 any = true
                 let minimum = high.map { $0.gap!.mean }.min()!
                 if minimum < 0.02 { all = false }
-                gaps.append("\(block)x\(block): \(first.gap!.text(pts)) at \(pct(first.hidden_sparsity))"
+                let partial = first.gap!.count < result.replicates(recipe.name).count ? " (\(first.gap!.count) of \(result.replicates(recipe.name).count) seeds)" : ""
+                gaps.append("\(block)x\(block)\(partial): \(first.gap!.text(pts)) at \(pct(first.hidden_sparsity))"
                             + (high.count > 1 ? ", \(last.gap!.text(pts)) at \(pct(last.hidden_sparsity)), min \(pts(minimum))" : ""))
             }
             let seedCount = result.replicates(recipe.name).count
@@ -247,8 +249,12 @@ public enum StudyReport {
                 }
                 guard let any = cells.compactMap({ $0 }).first else { continue }
                 side.rows.append(["\(block)x\(block)", "\(name): r\(any.round) (\(pct(any.hidden_sparsity))%)"]
-                                 + cells.flatMap { c in
-                                     c.map { [pctSpread($0.score), ptsSpread($0.delta), ptsSpread($0.gap)] } ?? ["", "", ""]
+                                 + zip(recipes, cells).flatMap { r, c in
+                                     c.map { level in
+                                         // Fewer seeds than the recipe has (a block size still running): say so.
+                                         let n = level.score.count < result.replicates(r.name).count ? " (\(level.score.count) seed\(level.score.count == 1 ? "" : "s"))" : ""
+                                         return [pctSpread(level.score) + n, ptsSpread(level.delta) + n, ptsSpread(level.gap) + n]
+                                     } ?? ["", "", ""]
                                  })
             }
         }
