@@ -40,13 +40,14 @@ extension Study {
             claims.append(Claim(id: 1, statement: statement1, holds: nil, evidence: "no dense baseline yet"))
         }
 
+        var claims2: [Claim] = [], claims3: [Claim] = []
         for recipe in recipes {
             let tag = several ? " (retraining: \(recipe.name.rawValue))" : ""
             let kind: RetrainKind? = several ? recipe.name : nil
             // 2. 2x2 and 4x4 at about 90% hidden sparsity within 1.5 points of dense.
             let statement2 = "2x2 and 4x4 block pruning at about 90% hidden-layer sparsity within 1.5 points of dense" + tag
             if denses.isEmpty {
-                claims.append(Claim(id: 2, statement: statement2, holds: nil, evidence: "no dense baseline yet", recipe: kind))
+                claims2.append(Claim(id: 2, statement: statement2, holds: nil, evidence: "no dense baseline yet", recipe: kind))
             } else {
                 var parts: [String] = []
                 var holds: Bool? = true
@@ -69,7 +70,7 @@ extension Study {
                                  + (level.delta.count > 1 ? " (within 1.5 points in \(within) of \(level.delta.count) seeds)" : ""))
                     if level.delta.mean < -0.015, holds != nil { holds = false }
                 }
-                claims.append(Claim(id: 2, statement: statement2, holds: holds, evidence: parts.joined(separator: "; "),
+                claims2.append(Claim(id: 2, statement: statement2, holds: holds, evidence: parts.joined(separator: "; "),
                                     recipe: kind))
             }
 
@@ -89,11 +90,13 @@ extension Study {
                             + (high.count > 1 ? ", \(last.gap!.text(pts)) at \(pct(last.hidden_sparsity)), min \(pts(minimum))" : ""))
             }
             let seedCount = result.replicates(recipe.name).count
-            claims.append(Claim(id: 3, statement: statement3, holds: any ? all : nil,
+            claims3.append(Claim(id: 3, statement: statement3, holds: any ? all : nil,
                                 evidence: any ? "score − random, points" + (seedCount > 1 ? " (mean over \(seedCount) seeds [min, max]; judged on the means)" : "")
                                     + ": " + gaps.joined(separator: "; ")
                                     : "no level at >= 90% hidden sparsity with a random baseline", recipe: kind))
         }
+
+        claims += claims2 + claims3
 
         // 4. The trade-off table.
         let statement4 = "The accuracy/speed trade-off across block sizes, in one table a reader can use to pick a block size"
@@ -522,13 +525,13 @@ public enum StudyReport {
             let denseMean = SeedSpread(Study.denseBySeed(result).map(\.1.test_accuracy)).map {
                 (value: $0.mean * 100, label: String(format: "dense %.2f%% (mean)", $0.mean * 100))
             }
-            s += chart(title: "Mean test accuracy over \(result.config.studySeeds.count) seed(s) vs hidden-layer sparsity: "
-                           + (recipes.count > 1 ? "\(recipes[0]) (solid) vs \(recipes.dropFirst().joined(separator: ", ")) (dashed)" : recipes[0]),
+            s += chart(title: "Mean test accuracy over \(result.config.studySeeds.count) seeds, "
+                           + (recipes.count > 1 ? "\(recipes[0]) solid, \(recipes.dropFirst().joined(separator: ", ")) dashed" : recipes[0]),
                        xLabel: "hidden-layer sparsity (%)", yLabel: "test accuracy (%)", series: means, reference: denseMean)
         }
         let which = result.allReplicates.count > 1
-            ? " — seed \(result.config.studySeeds.first ?? result.config.seed), \(result.config.retrainRecipes.first?.name.rawValue ?? "")" : ""
-        s += chart(title: "Test accuracy vs hidden-layer sparsity (score-based)" + which, xLabel: "hidden-layer sparsity (%)",
+            ? " (seed \(result.config.studySeeds.first ?? result.config.seed), \(result.config.retrainRecipes.first?.name.rawValue ?? ""))" : ""
+        s += chart(title: (which.isEmpty ? "Test accuracy vs hidden-layer sparsity (score-based)" : "Test accuracy, score-based") + which, xLabel: "hidden-layer sparsity (%)",
                    yLabel: "test accuracy (%)", series: accuracy, reference: dense)
         var versus: [Series] = []
         for (color, run) in colored {
@@ -539,7 +542,7 @@ public enum StudyReport {
                                      points: run.levels.compactMap { l in l.random.map { (l.hidden_sparsity * 100, $0.test_accuracy * 100) } }))
             }
         }
-        s += chart(title: "Score-based (solid) vs random (dashed) block pruning" + which, xLabel: "hidden-layer sparsity (%)",
+        s += chart(title: (which.isEmpty ? "Score-based (solid) vs random (dashed) block pruning" : "Score (solid) vs random (dashed)") + which, xLabel: "hidden-layer sparsity (%)",
                    yLabel: "test accuracy (%)", series: versus, reference: dense)
         if result.config.random_baseline {
             let gaps = colored.map { color, run in
@@ -548,7 +551,7 @@ public enum StudyReport {
                            l.random.map { (l.hidden_sparsity * 100, (l.score.test_accuracy - $0.test_accuracy) * 100) }
                        })
             }
-            s += chart(title: "Score-based minus random block pruning (test accuracy points)" + which,
+            s += chart(title: (which.isEmpty ? "Score-based minus random block pruning (test accuracy points)" : "Score − random, points") + which,
                        xLabel: "hidden-layer sparsity (%)", yLabel: "score − random (points)", series: gaps,
                        reference: (2, "+2 points"))
         }
