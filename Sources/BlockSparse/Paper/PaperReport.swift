@@ -89,7 +89,10 @@ extension Study {
                 gaps.append("\(block)x\(block)\(partial): \(first.gap!.text(pts)) at \(pct(first.hidden_sparsity))"
                             + (high.count > 1 ? ", \(last.gap!.text(pts)) at \(pct(last.hidden_sparsity)), min \(pts(minimum))" : ""))
             }
-            let seedCount = result.replicates(recipe.name).count
+            // Seeds that have reached >= 90% for some block size (a block size still running may have fewer).
+            let seedCount = result.config.blocks.compactMap { block in
+                aggregate(result, recipe: recipe.name, block: block).last?.gap?.count
+            }.max() ?? 0
             claims3.append(Claim(id: 3, statement: statement3, holds: any ? all : nil,
                                 evidence: any ? "score − random, points" + (seedCount > 1 ? " (mean over \(seedCount) seeds [min, max]; judged on the means)" : "")
                                     + ": " + gaps.joined(separator: "; ")
@@ -228,7 +231,10 @@ public enum StudyReport {
     /// replicate, the per-round means of each recipe.
     static func recipeTables(_ result: StudyResult) -> [Table] {
         let recipes = result.recipesRun
-        let seedCounts = recipes.map { result.replicates($0.name).count }
+        // Seeds per recipe: the most any block size has (a block size still running may have fewer).
+        let seedCounts = recipes.map { r in
+            result.config.blocks.compactMap { Study.aggregate(result, recipe: r.name, block: $0).first?.score.count }.max() ?? 0
+        }
         guard result.allReplicates.count > 1 else { return [] }
         let denses = Study.denseBySeed(result)
         let seedNote = seedCounts.max() == seedCounts.min()
@@ -252,10 +258,10 @@ public enum StudyReport {
                 }
                 guard let any = cells.compactMap({ $0 }).first else { continue }
                 side.rows.append(["\(block)x\(block)", "\(name): r\(any.round) (\(pct(any.hidden_sparsity))%)"]
-                                 + zip(recipes, cells).flatMap { r, c in
+                                 + zip(seedCounts, cells).flatMap { most, c in
                                      c.map { level in
                                          // Fewer seeds than the recipe has (a block size still running): say so.
-                                         let n = level.score.count < result.replicates(r.name).count ? " (\(level.score.count) seed\(level.score.count == 1 ? "" : "s"))" : ""
+                                         let n = level.score.count < most ? " (\(level.score.count) seed\(level.score.count == 1 ? "" : "s"))" : ""
                                          return [pctSpread(level.score) + n, ptsSpread(level.delta) + n, ptsSpread(level.gap) + n]
                                      } ?? ["", "", ""]
                                  })
@@ -264,14 +270,18 @@ public enum StudyReport {
         var tables = [side]
         let headers = roundHeaders(result)
         for r in recipes where result.replicates(r.name).count > 1 || recipes.count > 1 {
-            let n = result.replicates(r.name).count
             let aggregates = result.config.blocks.sorted().map { ($0, Study.aggregate(result, recipe: r.name, block: $0)) }
+            // Seeds per block size: the most any block size has; a row with fewer says so.
+            let counts = aggregates.map { $0.1.first?.score.count ?? 0 }
+            let n = counts.max() ?? 0
             func perRound(_ title: String, _ cell: (LevelAggregate) -> String) -> Table {
                 Table(title: title + ", \(r.name.rawValue), mean over \(n) seed(s)",
                       note: n > 1 ? "In parentheses: the spread over the seeds (max − min, points)." : "",
                       header: ["block"] + headers,
                       rows: aggregates.filter { !$0.1.isEmpty }.map { block, levels in
-                          ["\(block)x\(block)"] + headers.indices.map { i in i < levels.count ? cell(levels[i]) : "" }
+                          let k = levels.first?.score.count ?? 0
+                          return ["\(block)x\(block)" + (k < n ? " (\(k) seed\(k == 1 ? "" : "s"))" : "")]
+                              + headers.indices.map { i in i < levels.count ? cell(levels[i]) : "" }
                       })
             }
             func meanRange(_ x: SeedSpread, sign: Bool) -> String {
