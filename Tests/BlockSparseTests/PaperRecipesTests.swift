@@ -131,7 +131,8 @@ import Testing
         #expect(markdown.contains("### Test accuracy (%), finetune, mean over 2 seed(s)"))
         #expect(markdown.contains("## Dense baselines") && markdown.contains("seeds 7, 8"))
         let html = StudyReport.html(decoded)
-        #expect(html.contains("Mean test accuracy over 2 seeds, rewind solid, finetune dashed"))
+        #expect(html.contains("Mean test accuracy over 2 seeds, rewind solid, finetune dashed")
+                    && html.contains("Mean score − random over 2 seeds, rewind solid, finetune dashed"))
     }
 
     /// Results written before recipes and seeds (fine-tuning, one seed) still

@@ -516,28 +516,44 @@ public enum StudyReport {
         }
         s += "</table>\n<h2>Charts</h2>\n"
         let dense = result.dense.map { (value: $0.test_accuracy * 100, label: String(format: "dense %.2f%%", $0.test_accuracy * 100)) }
-        let colored = result.runsBySize.enumerated().map { (palette[$0.offset % palette.count], $0.element) }
+        // One colour per block size in every chart: its place among the configured block sizes.
+        let sortedBlocks = result.config.blocks.sorted()
+        let colored = result.runsBySize.map { run in
+            (palette[(sortedBlocks.firstIndex(of: run.block) ?? 0) % palette.count], run)
+        }
         let accuracy = colored.map { color, run in
             Series(name: "\(run.block)x\(run.block)", color: color, dashed: false,
                    points: run.levels.map { ($0.hidden_sparsity * 100, $0.score.test_accuracy * 100) })
         }
         if result.allReplicates.count > 1 {
             // Means over the seeds: one line per block size and recipe (the first recipe solid, the others dashed).
-            var means: [Series] = []
+            var means: [Series] = [], gaps: [Series] = []
+            var seedCount = 0
             for (bi, block) in result.config.blocks.sorted().enumerated() {
                 for (ri, recipe) in result.recipesRun.enumerated() {
                     let levels = Study.aggregate(result, recipe: recipe.name, block: block)
-                    means.append(Series(name: "\(block)x\(block) \(recipe.name.rawValue)", color: palette[bi % palette.count],
-                                        dashed: ri > 0, points: levels.map { ($0.hidden_sparsity * 100, $0.score.mean * 100) }))
+                    guard !levels.isEmpty else { continue }
+                    seedCount = max(seedCount, levels[0].score.count)
+                    let name = "\(block)x\(block) \(recipe.name.rawValue)"
+                    means.append(Series(name: name, color: palette[bi % palette.count], dashed: ri > 0,
+                                        points: levels.map { ($0.hidden_sparsity * 100, $0.score.mean * 100) }))
+                    gaps.append(Series(name: name, color: palette[bi % palette.count], dashed: ri > 0,
+                                       points: levels.compactMap { l in l.gap.map { (l.hidden_sparsity * 100, $0.mean * 100) } }))
                 }
             }
             let recipes = result.recipesRun.map(\.name.rawValue)
             let denseMean = SeedSpread(Study.denseBySeed(result).map(\.1.test_accuracy)).map {
                 (value: $0.mean * 100, label: String(format: "dense %.2f%% (mean)", $0.mean * 100))
             }
-            s += chart(title: "Mean test accuracy over \(result.config.studySeeds.count) seeds, "
-                           + (recipes.count > 1 ? "\(recipes[0]) solid, \(recipes.dropFirst().joined(separator: ", ")) dashed" : recipes[0]),
+            let styles = recipes.count > 1 ? "\(recipes[0]) solid, \(recipes.dropFirst().joined(separator: ", ")) dashed" : recipes[0]
+            let over = "over \(seedCount) seed\(seedCount == 1 ? "" : "s"), "
+            s += chart(title: "Mean test accuracy " + over + styles,
                        xLabel: "hidden-layer sparsity (%)", yLabel: "test accuracy (%)", series: means, reference: denseMean)
+            if result.config.random_baseline {
+                s += chart(title: "Mean score − random " + over + styles,
+                           xLabel: "hidden-layer sparsity (%)", yLabel: "score − random (points)", series: gaps,
+                           reference: (2, "+2 points"))
+            }
         }
         let which = result.allReplicates.count > 1
             ? " (seed \(result.config.studySeeds.first ?? result.config.seed), \(result.config.retrainRecipes.first?.name.rawValue ?? ""))" : ""
