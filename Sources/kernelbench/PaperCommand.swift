@@ -21,6 +21,10 @@ struct Paper: ParsableCommand {
             the parallel driver, except products too small to split (under 10x the measured dispatch \
             overhead on one thread), which run serially and are marked in the report.
 
+            Retraining: learning-rate rewinding by default (--retrain); --retrain rewind,finetune runs \
+            both recipes from the same dense baseline, and --seeds repeats everything per seed; the \
+            report then gives means and spreads over the seeds and sets the recipes side by side.
+
             Writes results.json, results.md and report.html (inline SVG charts) to --output after each \
             block size, atomically, so an interrupted study keeps what it finished. Existing results \
             are never overwritten without --force.
@@ -28,10 +32,11 @@ struct Paper: ParsableCommand {
             Examples:
               kernelbench paper --quick --output reports/paper/quick
               kernelbench paper --blocks 1,2,4 --rounds 11 --force
+              kernelbench paper --retrain rewind,finetune --seeds 2021,1,2 --force
               kernelbench paper --data ~/fashion-mnist --export pruned/
             """)
 
-    @Flag(help: "Quick mode: 10,000 training and 5,000 test samples, 5 dense epochs, 11 rounds of 1 retraining epoch, short timings (under 2 minutes on 2 cores: reports/paper/quick took 99 s).")
+    @Flag(help: "Quick mode: 10,000 training and 5,000 test samples, 5 dense epochs, 11 rounds of 1 retraining epoch (rewinding: 1 epoch at lr 0.001 unless --rewind-epochs), short timings; about 2 minutes on 2 cores for one seed and one recipe.")
     var quick = false
 
     @Option(help: ArgumentHelp("Comma-separated square block sizes to prune with (1 = unstructured).", valueName: "list"))
@@ -52,17 +57,32 @@ struct Paper: ParsableCommand {
     @Option(help: "Training epochs of the dense baseline (default 20, learning rate decayed 0.9x per epoch; 5 with --quick).")
     var epochs: Int?
 
-    @Option(name: .customLong("retrain-epochs"), help: "Retraining epochs after each pruning round (default 2; 1 with --quick; 0 = one-shot pruning: each level is evaluated as pruned, without retraining, while the dense baseline is still trained).")
+    @Option(help: ArgumentHelp("Retraining after each pruning round: rewind (learning-rate rewinding, Renda et al. 2020: the dense schedule's learning rates again, --rewind-epochs from --rewind-lr decayed x--rewind-decay per epoch; the default), finetune (--retrain-epochs at the constant --retrain-lr, the paper-like recipe), or both, comma-separated (every seed runs each; the report sets them side by side). Default: rewind, or finetune when --retrain-epochs or --retrain-lr is given alone.", valueName: "list"))
+    var retrain: String?
+
+    @Option(name: .customLong("retrain-epochs"), help: "Fine-tuning epochs after each pruning round (default 2; 1 with --quick; 0 = one-shot pruning: each level is evaluated as pruned, without retraining, while the dense baseline is still trained).")
     var retrainEpochs: Int?
 
     @Option(name: .customLong("lr"), help: "Adam learning rate of the dense baseline (default 0.001).")
     var learningRate: Float?
 
-    @Option(name: .customLong("retrain-lr"), help: "Adam learning rate of the retraining after each round (default 0.0005).")
+    @Option(name: .customLong("retrain-lr"), help: "Adam learning rate of fine-tuning after each round (default 0.0005).")
     var retrainLearningRate: Float?
+
+    @Option(name: .customLong("rewind-epochs"), help: "Rewinding epochs after each pruning round (default 4; 1 with --quick).")
+    var rewindEpochs: Int?
+
+    @Option(name: .customLong("rewind-lr"), help: "Adam learning rate of the first rewinding epoch (default 0.001, the dense baseline's).")
+    var rewindLearningRate: Float?
+
+    @Option(name: .customLong("rewind-decay"), help: "Rewinding's learning rate is multiplied by this after every epoch (default 0.6).")
+    var rewindDecay: Float?
 
     @Option(help: "Seed of every random choice (initialisation, data order, validation split, random baseline).")
     var seed: UInt64 = Paper.defaultSeed
+
+    @Option(help: ArgumentHelp("Comma-separated seeds: the whole study (dense baseline, every block size, the random baseline, every recipe) runs once per seed, and the report gives the mean and the min–max spread per level; the first seed's first recipe is the timed one. Replaces --seed.", valueName: "list"))
+    var seeds: String?
 
     @Option(help: ArgumentHelp("Block score: mean-abs (the paper's), l2 or max-abs.", valueName: "score"))
     var score: String = BlockScore.meanAbs.rawValue
@@ -105,14 +125,52 @@ struct Paper: ParsableCommand {
         return sizes
     }
 
+    /// The recipes named by --retrain (nil: the default).
+    func parsedRecipes() throws -> [RetrainKind]? {
+        guard let retrain else { return nil }
+        var kinds: [RetrainKind] = []
+        for part in retrain.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let kind = RetrainKind(rawValue: name) else {
+                throw ValidationError("--retrain: '\(name)' is not a recipe (expected rewind, finetune or rewind,finetune)")
+            }
+            guard !kinds.contains(kind) else { throw ValidationError("--retrain: \(name) appears twice") }
+            kinds.append(kind)
+        }
+        return kinds
+    }
+
+    /// The seeds named by --seeds (nil: --seed alone).
+    func parsedSeeds() throws -> [UInt64]? {
+        guard let seeds else { return nil }
+        var list: [UInt64] = []
+        for part in seeds.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = part.trimmingCharacters(in: .whitespaces)
+            guard let s = UInt64(text) else { throw ValidationError("--seeds: '\(text)' is not a seed (expected e.g. 2021,1,2)") }
+            guard !list.contains(s) else { throw ValidationError("--seeds: seed \(s) appears twice") }
+            list.append(s)
+        }
+        guard list.count <= 100 else { throw ValidationError("--seeds: at most 100 seeds (got \(list.count))") }
+        return list
+    }
+
     func validate() throws {
         _ = try parsedBlocks()
+        _ = try parsedRecipes()
+        _ = try parsedSeeds()
+        if seeds != nil, seed != Paper.defaultSeed {
+            throw ValidationError("--seed and --seeds: give the seeds in --seeds only")
+        }
+        if let e = rewindEpochs, e < 1 || e > 1000 {
+            throw ValidationError("--rewind-epochs must be between 1 and 1000 (got \(e))")
+        }
+        if let d = rewindDecay, !(d > 0 && d <= 1) { throw ValidationError("--rewind-decay must be in (0, 1] (got \(d))") }
         if let r = rounds, r < 1 || r > 100 { throw ValidationError("--rounds must be between 1 and 100 (got \(r))") }
         if let e = epochs, e < 1 || e > 1000 { throw ValidationError("--epochs must be between 1 and 1000 (got \(e))") }
         if let e = retrainEpochs, e < 0 || e > 1000 {
             throw ValidationError("--retrain-epochs must be between 0 and 1000 (got \(e))")
         }
-        for (name, value) in [("--lr", learningRate), ("--retrain-lr", retrainLearningRate)] {
+        for (name, value) in [("--lr", learningRate), ("--retrain-lr", retrainLearningRate), ("--rewind-lr", rewindLearningRate)] {
             if let v = value, !(v > 0 && v < 1) { throw ValidationError("\(name) must be in (0, 1) (got \(v))") }
         }
         for (name, value) in [("--hidden-fraction", hiddenFraction), ("--output-fraction", outputFraction)] {
@@ -131,7 +189,9 @@ struct Paper: ParsableCommand {
                 ("--retrain-lr", retrainLearningRate != nil), ("--seed", seed != Paper.defaultSeed),
                 ("--score", score != BlockScore.meanAbs.rawValue), ("--no-random", noRandom),
                 ("--data", data != FashionMNIST.defaultDirectory), ("--export", export != nil), ("--threads", threads != nil),
-                ("--timing-threads", timingThreads != nil),
+                ("--timing-threads", timingThreads != nil), ("--retrain", retrain != nil), ("--seeds", seeds != nil),
+                ("--rewind-epochs", rewindEpochs != nil), ("--rewind-lr", rewindLearningRate != nil),
+                ("--rewind-decay", rewindDecay != nil),
             ]
             let given = studyOptions.filter(\.1).map(\.0)
             if !given.isEmpty {
@@ -174,6 +234,26 @@ struct Paper: ParsableCommand {
         config.seed = seed
         if let learningRate { config.learning_rate = learningRate }
         if let retrainLearningRate { config.retrain_learning_rate = retrainLearningRate }
+        // Recipes: rewinding by default; the fine-tuning options alone keep their old meaning.
+        let kinds = try parsedRecipes() ?? (retrainEpochs != nil || retrainLearningRate != nil ? [.finetune] : [.rewind])
+        let defaultRewind = config.recipes?.first { $0.name == .rewind } ?? .rewind()
+        config.recipes = kinds.map { kind in
+            switch kind {
+            case .rewind:
+                return .rewind(epochs: rewindEpochs ?? defaultRewind.epochs,
+                               learningRate: rewindLearningRate ?? defaultRewind.learning_rate,
+                               decay: rewindDecay ?? defaultRewind.decay)
+            case .finetune:
+                return .finetune(epochs: config.retrain_epochs, learningRate: config.retrain_learning_rate)
+            }
+        }
+        if let list = try parsedSeeds() {
+            config.seeds = list
+            config.seed = list.first ?? seed
+        } else {
+            config.seeds = [seed]
+        }
+        guard !config.studySeeds.isEmpty else { throw ValidationError("--seeds: no seed given") }
         config.score = BlockScore(rawValue: score)!
         config.random_baseline = !noRandom
 
@@ -188,7 +268,7 @@ struct Paper: ParsableCommand {
         }
 
         let (train, test) = try FashionMNIST.load(directory: data)
-        note("paper: \(train.count) training and \(test.count) test images from \(data); blocks \(config.blocks.map(String.init).joined(separator: ",")), \(config.rounds) rounds, \(config.epochs)+\(config.retrain_epochs) epochs, \(threadCount) training thread(s)")
+        note("paper: \(train.count) training and \(test.count) test images from \(data); blocks \(config.blocks.map(String.init).joined(separator: ",")), \(config.rounds) rounds, \(config.epochs) dense epochs, retraining \(config.retrainRecipes.map(\.label).joined(separator: " and ")), seeds \(config.studySeeds.map(String.init).joined(separator: ",")), \(threadCount) training thread(s)")
         let command = (["kernelbench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let result = try Study.run(config: config, train: train, test: test, command: command,
                                    progress: { note("paper: " + $0) },

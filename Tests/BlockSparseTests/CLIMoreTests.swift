@@ -209,4 +209,18 @@ import Testing
         #expect(help.code == 0 && text.contains("0 = one-shot pruning"), "\(help.out)")
         try expectFailure(["paper", "--retrain-epochs=-1"], "--retrain-epochs must be between 0 and 1000")
     }
+
+    /// --retrain and --seeds: recipes and seeds are checked before any training.
+    @Test func paperRecipesAndSeedsAreValidated() throws {
+        let help = try run(["paper", "--help"])
+        let text = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.code == 0 && text.contains("--retrain <list>") && text.contains("--seeds <list>")
+                    && text.contains("--rewind-epochs"), "\(help.out)")
+        try expectFailure(["paper", "--retrain", "rewind,bogus"], "--retrain: 'bogus' is not a recipe")
+        try expectFailure(["paper", "--retrain", "finetune,finetune"], "--retrain: finetune appears twice")
+        try expectFailure(["paper", "--seeds", "1,x"], "--seeds: 'x' is not a seed")
+        try expectFailure(["paper", "--seeds", "1,2", "--seed", "3"], "--seed and --seeds")
+        try expectFailure(["paper", "--rewind-decay", "1.5"], "--rewind-decay must be in (0, 1]")
+        try expectFailure(["paper", "--render", "--seeds", "1,2"], "it takes no study options (got --seeds)")
+    }
 }
