@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "kernelbench", targets: ["kernelbench"]),
         .executable(name: "microbench", targets: ["microbench"]),
         .library(name: "BlockSparse", targets: ["BlockSparse"]),
+        .library(name: "Benchmarking", targets: ["Benchmarking"]),
+        .library(name: "PaperStudy", targets: ["PaperStudy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,15 +47,33 @@ let package = Package(
         .systemLibrary(
             name: "CBenchmark", path: "Sources/CBenchmark", pkgConfig: "benchmark",
             providers: [.apt(["libbenchmark-dev"])]),
+        // The library in three layers that follow the data flow; each depends
+        // only on the layers below it.
+        // Matrices and the machinery that multiplies them: formats, generation,
+        // file readers, pruning, the reference, the kernel bridge, the parallel driver.
         .target(
             name: "BlockSparse",
-            dependencies: ["CKernels", "CPeers", "CNuma", "COpenBLAS", "CZlib"],
+            dependencies: ["CKernels", "CNuma", "COpenBLAS", "CZlib"],
             path: "Sources/BlockSparse"
+        ),
+        // Measuring and reporting it: machine probes, timing, the suite and its
+        // break-even search, peers, the result schema, compare, the renderers.
+        .target(
+            name: "Benchmarking",
+            dependencies: ["BlockSparse", "CKernels", "CPeers", "COpenBLAS"],
+            path: "Sources/Benchmarking"
+        ),
+        // The paper's study on top of both: LeNet-300-100, Fashion-MNIST, the
+        // prune/retrain rounds and their report.
+        .target(
+            name: "PaperStudy",
+            dependencies: ["BlockSparse", "Benchmarking", "CKernels", "COpenBLAS", "CZlib"],
+            path: "Sources/PaperStudy"
         ),
         .executableTarget(
             name: "kernelbench",
             dependencies: [
-                "BlockSparse",
+                "BlockSparse", "Benchmarking", "PaperStudy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/kernelbench"
@@ -72,13 +92,35 @@ let package = Package(
         .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
         .executableTarget(
             name: "kernelbench-fuzz",
-            dependencies: ["BlockSparse", "CLibFuzzer"],
+            dependencies: ["BlockSparse", "Benchmarking", "PaperStudy", "CLibFuzzer"],
             path: "Sources/kernelbench-fuzz"
+        ),
+        // One test target per module, and the command line end to end; the
+        // helpers they share (matrices, the CLI runner) in TestSupport.
+        .target(
+            name: "TestSupport",
+            dependencies: ["BlockSparse", "Benchmarking"],
+            path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "BlockSparseTests",
-            dependencies: ["BlockSparse", "CKernels"],
+            dependencies: ["BlockSparse", "TestSupport", "CKernels"],
             path: "Tests/BlockSparseTests"
+        ),
+        .testTarget(
+            name: "BenchmarkingTests",
+            dependencies: ["Benchmarking", "BlockSparse", "TestSupport", "CKernels"],
+            path: "Tests/BenchmarkingTests"
+        ),
+        .testTarget(
+            name: "PaperStudyTests",
+            dependencies: ["PaperStudy", "Benchmarking", "BlockSparse", "TestSupport"],
+            path: "Tests/PaperStudyTests"
+        ),
+        .testTarget(
+            name: "CommandLineTests",
+            dependencies: ["Benchmarking", "BlockSparse", "TestSupport"],
+            path: "Tests/CommandLineTests"
         ),
     ],
     cxxLanguageStandard: .cxx17

@@ -1,3 +1,4 @@
+import Benchmarking
 import BlockSparse
 import Foundation
 #if canImport(Glibc)

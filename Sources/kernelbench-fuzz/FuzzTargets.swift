@@ -1,4 +1,6 @@
+import Benchmarking
 import BlockSparse
+import PaperStudy
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Benchmarking
 import BlockSparse
+import PaperStudy
 import Foundation
 
 /// `kernelbench paper`: the paper-reproduction study (block pruning of LeNet-300-100).

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Benchmarking
 import BlockSparse
+import PaperStudy
 import Foundation
 
 struct Report: ParsableCommand {

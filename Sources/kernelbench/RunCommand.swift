@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarking
 import BlockSparse
 import Dispatch
 import Foundation
@@ -134,216 +135,107 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// The default suite as `make run` runs it: no option that changes its axes.
-    var isPlainDefaultSuite: Bool {
-        suite == .default && shapes.isEmpty && blocks == nil && sparsities == nil && n == nil && threads == nil
-            && matrix.isEmpty && safetensors == nil && filter == nil
-    }
-
     func run() throws {
         #if DEBUG
         note("kernelbench: warning: debug build. The C kernels are compiled -O3 in every configuration, but the Swift driver and reference are slow; use `swift run -c release kernelbench` (or `make run`).")
         #endif
-        let config = try makeConfig()
-        try loadPeers(config)
-        let paths = try outputPaths()
-        let topology = Topology.detect()
-        if let reason = topology.fallbackReason { note("kernelbench: NUMA: \(reason)") }
-        warnIfOversubscribed(config.threads, cpus: topology.cpuCount, option: "--threads", hint: "'all' = \(topology.cpuCount)")
-
-        let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
-        let cases = try runner.plan()
-        guard !cases.isEmpty else {
-            if let filter { throw CLIFailure.usage("no case matches --filter '\(filter)'") }
-            throw CLIFailure.usage("no case to run: block size 1 is unstructured (csr and dense only), and --formats "
-                                   + "asks only for bsr: add csr or dense to --formats, or a larger size to --blocks")
-        }
-        try runner.checkMemory(cases)
-        if config.formats.contains(.mklBSR) {
-            // Said once, not silently: MKL's BSR takes square blocks that divide both sides of A.
-            let skipped = config.blocks.filter { b in
-                b.area > 1 && (b.rows != b.cols || config.sources.contains { $0.rows % b.rows != 0 || $0.cols % b.cols != 0 })
-            }
-            if !skipped.isEmpty {
-                note("kernelbench: mkl-bsr does not run on \(skipped.map(\.description).joined(separator: ", ")) blocks "
-                     + "(on the matrices they do not fit): MKL's BSR takes square blocks whose side divides both sides of A")
-            }
-        }
-
-        note("kernelbench: measuring this machine's FMA peak, bandwidth and fork/join cost...")
-        let peak = MachinePeak.measure(threads: topology.cpuCount)
-        note(String(format: "kernelbench: peak %.1f GFLOP/s/core", peak.gflopsOneCore) + " (\(peak.isa ?? "?"))"
-             + String(format: ", %.1f GFLOP/s on %d threads, triad %.1f GB/s",
-                      peak.gflopsAllCores, peak.threads, peak.triadGBps))
-        note("kernelbench: fork/join " + peak.forkJoinDescription)
-        if let warning = peak.scalingWarning { note("kernelbench: warning: " + warning) }
-        let measured = SuiteRunner(config: config, context: MachineContext.current(), peak: peak)
+        let config = try request().config(note: note)
+        let paths = try ResultPaths(output: output)
+        try paths.checkDestination(force: force)
+        warnIfOversubscribed(config.threads, cpus: Topology.detect().cpuCount, option: "--threads",
+                             hint: "'all' = \(Topology.detect().cpuCount)")
         let progress = ProgressLine()
-        measured.onProgress = { progress.update($0) }
-        measured.onNotice = { progress.notice($0) }
-        // Results are rewritten atomically at most every 2 s (rewriting all of
-        // them after every case grows quadratically with the sweep), at the
-        // end, and — on Ctrl-C — as soon as the case (or break-even search) in
-        // flight finishes. Rendering grows with the report (about a second for
-        // the default suite's 800 cases), so the pause after a write is also
-        // at least 19 times the write: writes take at most 5% of the run.
-        var nextWrite = monotonicNanoseconds() + 2_000_000_000
-        func saved(_ report: BenchmarkReport) throws {
-            if interruptRequested.value {
-                try writeResults(report, paths)
-                progress.close()
-                note("kernelbench: interrupted; every completed case is saved in \(paths.json)")
-                Foundation.exit(130)
-            }
-            let now = monotonicNanoseconds()
-            if now > nextWrite {
-                try writeResults(report, paths)
-                let done = monotonicNanoseconds()
-                nextWrite = done + max(2_000_000_000, 19 * (done - now))
-            }
-        }
-        measured.onBreakEvenFinished = { report, result in
-            progress.searched(result)
-            try saved(report)
-        }
-        measured.onCaseFinished = { report, entry in
-            progress.finished(entry)
-            try saved(report)
-        }
+        var events = RunEvents()
+        events.note = note
+        events.progress = { progress.update($0) }
+        events.caseFinished = { progress.finished($0) }
+        events.searchFinished = { progress.searched($0) }
+        events.notice = { progress.notice($0) }
+        events.interrupted = { interruptRequested.value }
         installInterruptHandler()
-        let searches = measured.breakEvenTargets(cases).count
-        let plannedSeconds = measured.plannedSeconds(cases)
-        let planned = Int(plannedSeconds.rounded())
-        var budgetNote = ""
-        if quietCheck {
-            let budget = RetimeBudget(seconds: retimeBudget ?? (plannedSeconds / 4).rounded(.up))
-            measured.quietGate = QuietCheck().gate(budget: budget)
-            budgetNote = String(format: ", up to %.0f s more to retime disturbed rounds", budget.seconds)
+        let runner: SuiteRunner
+        do {
+            runner = try SuiteSession.run(config, to: paths, quietCheck: quietCheck, retimeBudget: retimeBudget, events: events)
+        } catch let interrupted as SuiteSession.Interrupted {
+            progress.close()
+            note("kernelbench: interrupted; every completed case is saved in \(interrupted.json)")
+            Foundation.exit(130)
         }
-        note("kernelbench: \(cases.count) cases" + (searches > 0 ? " and \(searches) break-even searches" : "")
-             + String(format: " (planned %d:%02d on a 2-core machine", planned / 60, planned % 60) + budgetNote
-             + "); results go to \(paths.json)")
-        try measured.run(cases)
         progress.close()
-        let retimed = measured.retimed
-        if retimed.sets > 0 {
-            note("kernelbench: the quiet check failed around \(retimed.rounds) round(s) in \(retimed.sets) of "
-                 + "\(retimed.timedSets) comparison set(s); they were timed again (retimed_rounds in the results)")
-        }
-        if retimed.disturbed > 0 {
-            note("kernelbench: \(retimed.disturbed) round(s) were kept although the quiet check failed around them "
-                 + "(a set's limit of dropped rounds or the run's --retime-budget was spent; disturbed_rounds in the results)")
-        }
-        if retimed.timedSets >= 4 && 2 * retimed.sets > retimed.timedSets {
-            note("kernelbench: warning: the quiet check failed around most comparison sets. Either another workload "
-                 + "kept sharing this core (rerun when the machine is quiet) or the core ran slower for a lasting "
-                 + "reason such as power or thermal limits (then rerun with --no-quiet-check)")
-        }
-        try writeResults(measured.report, paths)
-        print(summaryText(measured.report))
+        print(ReportRenderer.terminalSummary(runner.report))
         print("Results: \(paths.json) (+ .md, .csv, .html)")
-        if !measured.failures.isEmpty {
-            throw CLIFailure.runtime("\(measured.failures.count) case(s) failed verification:\n  "
-                                     + measured.failures.joined(separator: "\n  "))
+        if !runner.failures.isEmpty {
+            throw CLIFailure.runtime("\(runner.failures.count) case(s) failed verification:\n  "
+                                     + runner.failures.joined(separator: "\n  "))
         }
     }
 
-    // MARK: Configuration
+    // MARK: Options into a request
 
-    func makeConfig() throws -> SuiteConfig {
-        var sources: [MatrixSource] = []
-        for path in matrix {
-            let csr = try MatrixMarket.readCSR(path: path)
-            guard csr.rows >= 1, csr.cols >= 1 else {  // as --shape: nothing to multiply
-                throw InputError(source: path, "a \(csr.rows)x\(csr.cols) matrix has nothing to multiply")
-            }
-            let stem = sanitize(((path as NSString).lastPathComponent as NSString).deletingPathExtension)
-            // Files with the same name in different folders: name the later ones stem-2, stem-3, ...
-            var label = stem, copy = 1
-            while sources.contains(where: { $0.label == label }) { copy += 1; label = "\(stem)-\(copy)" }
-            if copy > 1 { note("kernelbench: \(path) is named \(label) in the results (another --matrix has the same name)") }
-            sources.append(.fixed(label: label, matrix: csr, only: nil))
-        }
-        if let safetensors, let tensor {
-            let weights = try SafeTensors.readMatrix(path: safetensors, tensor: tensor)
-            if let pruneTo {
-                // Block-prune by mean |w| once per block shape; each pruned
-                // matrix is benchmarked at the block shape it was pruned for.
-                for block in try blockList() {
-                    let (pruned, mask) = try BlockPruning.pruned(weights, block: block, toSparsity: pruneTo)
-                    if let warning = blockSparsityWarning(target: pruneTo, achieved: mask.blockSparsity, blocks: mask.blockCount,
-                                                          matrix: "tensor '\(tensor)' (\(weights.rows)x\(weights.cols))",
-                                                          block: block, pruned: true) {
-                        note("kernelbench: " + warning + " (achieved_sparsity in the results)")
-                    }
-                    sources.append(.fixed(label: "\(sanitize(tensor))-pruned\(SuiteConfig.percentLabel(pruneTo))",
-                                          matrix: CSRMatrix(dense: pruned), only: block, target: pruneTo))
+    /// The options as a ``SuiteRequest``: each list parsed and checked, the
+    /// suite's axes left to the library where no option gives one.
+    func request() throws -> SuiteRequest {
+        var request = SuiteRequest()
+        request.suite = suite
+        request.shapes = try shapes.map(parseShape)
+        request.distribution = distribution
+        request.matrixFiles = matrix
+        if let safetensors, let tensor { request.safetensors = (safetensors, tensor, pruneTo) }
+        request.blocks = try blocks.map { _ in try blockList() }
+        request.sparsities = try sparsities.map { text in
+            let list = try splitList(text, option: "--sparsities").map { item -> Double in
+                guard let s = Double(item), s >= 0, s <= 1 else {
+                    throw ValidationError("--sparsities: '\(item)' is not a sparsity in [0, 1]")
                 }
-            } else {
-                sources.append(.fixed(label: sanitize(tensor), matrix: CSRMatrix(dense: weights), only: nil))
+                return s
+            }.uniqued()
+            // Case names carry the sparsity as a percentage with up to four decimals.
+            for (i, s) in list.enumerated() {
+                if let t = list[..<i].first(where: { SuiteConfig.percentLabel($0) == SuiteConfig.percentLabel(s) }) {
+                    throw ValidationError("--sparsities: \(t) and \(s) would both name cases s\(SuiteConfig.percentLabel(s))")
+                }
             }
+            return list
         }
-        let shapeList = shapes.isEmpty && sources.isEmpty ? suite.shapes.map { "\($0.1)x\($0.2)" } : shapes
-        for text in shapeList {
-            let (m, k) = try parseShape(text)
-            let label = suite.shapes.first { $0.1 == m && $0.2 == k && shapes.isEmpty }?.0 ?? "\(m)x\(k)"
-            sources.append(.generated(label: label, rows: m, cols: k, distribution: distribution))
+        request.ns = try n.map { text in
+            try splitList(text, option: "--n").map { item -> Int in
+                guard let v = Int(item), v >= 1, v <= 1 << 20 else {
+                    throw ValidationError("--n: '\(item)' is not a column count between 1 and 1048576")
+                }
+                return v
+            }.uniqued()
         }
-        let blockList = try blockList()
-        let sparsityList = try (sparsities.map { try splitList($0, option: "--sparsities") }?.map { text -> Double in
-            guard let s = Double(text), s >= 0, s <= 1 else {
-                throw ValidationError("--sparsities: '\(text)' is not a sparsity in [0, 1]")
-            }
-            return s
-        } ?? suite.sparsities).uniqued()
-        // Case names carry the sparsity as a percentage with up to four decimals.
-        for (i, s) in sparsityList.enumerated() {
-            if let t = sparsityList[..<i].first(where: { SuiteConfig.percentLabel($0) == SuiteConfig.percentLabel(s) }) {
-                throw ValidationError("--sparsities: \(t) and \(s) would both name cases s\(SuiteConfig.percentLabel(s))")
-            }
-        }
-        let nList = try (n.map { try splitList($0, option: "--n") }?.map { text -> Int in
-            guard let v = Int(text), v >= 1, v <= 1 << 20 else {
-                throw ValidationError("--n: '\(text)' is not a column count between 1 and 1048576")
-            }
-            return v
-        } ?? suite.ns).uniqued()
         let cpus = Topology.detect().cpuCount
-        var threadList: [Int] = []
-        for text in try threads.map({ try splitList($0, option: "--threads") }) ?? suite.threads {
-            let t: Int
-            if text == "all" { t = cpus } else {
-                guard let v = Int(text), v >= 1, v <= 4096 else {
-                    throw ValidationError("--threads: '\(text)' is not a thread count (1...4096 or 'all')")
+        request.threads = try threads.map { text in
+            try splitList(text, option: "--threads").map { item -> Int in
+                if item == "all" { return cpus }
+                guard let v = Int(item), v >= 1, v <= 4096 else {
+                    throw ValidationError("--threads: '\(item)' is not a thread count (1...4096 or 'all')")
                 }
-                t = v
-            }
-            threadList.append(t)
+                return v
+            }.uniqued()
         }
-        threadList = threadList.uniqued()
-        var formatList = try splitList(formats, option: "--formats").map { text -> CaseFormat in
-            guard let f = CaseFormat(rawValue: text) else {
-                throw ValidationError("--formats: '\(text)' is not one of "
+        request.formats = try splitList(formats, option: "--formats").map { item -> CaseFormat in
+            guard let f = CaseFormat(rawValue: item) else {
+                throw ValidationError("--formats: '\(item)' is not one of "
                                       + CaseFormat.allCases.map(\.rawValue).joined(separator: ", "))
             }
             return f
         }.uniqued()
-        // Each of KernelBench's formats gets each peer's case on the same storage.
-        for peer in try peers.map(peerList) ?? [] {
-            formatList += formatList.filter { $0.peer == nil }.map { peer.format(for: $0) }
-        }
-        formatList = formatList.uniqued()
-        var timing = suite.timing
-        if let repetitions { timing.minRepetitions = repetitions }
-        if let minTime { timing.minTime = minTime }
-        let search = breakEven ?? (isPlainDefaultSuite && suite.breakEven && formatList.contains(.dense))
-        if breakEven == true && !formatList.contains(.dense) {
+        if breakEven == true && !request.formats.contains(.dense) {
             throw ValidationError("--break-even compares with dense: add dense to --formats")
         }
-        return SuiteConfig(sources: sources, blocks: blockList, sparsities: sparsityList, ns: nList, threads: threadList,
-                           formats: formatList, timing: timing, seed: seed, filter: filter, strategies: try namedList(strategy, option: "--strategy"),
-                           runtimes: try namedList(runtime, option: "--runtime"), spinWindow: spinWindow * 1e-6,
-                           bPlacement: bPlacement, breakEven: search ? BreakEvenSearch() : nil)
+        request.peers = try peers.map(peerList) ?? []
+        request.repetitions = repetitions
+        request.minTime = minTime
+        request.seed = seed
+        request.filter = filter
+        request.strategies = try namedList(strategy, option: "--strategy")
+        request.runtimes = try namedList(runtime, option: "--runtime")
+        request.spinWindow = spinWindow * 1e-6
+        request.bPlacement = bPlacement
+        request.breakEven = breakEven
+        return request
     }
 
     /// The `--peers` names; an unknown one is a usage error.
@@ -355,22 +247,6 @@ struct Run: ParsableCommand {
             }
             return peer
         }.uniqued()
-    }
-
-    /// Loads the library of every peer format of the run before anything is
-    /// measured, and checks that it honours each thread count: a library
-    /// that cannot be used is one line and exit 2 (``InputError``), never a skip.
-    func loadPeers(_ config: SuiteConfig) throws {
-        for peer in Set(config.formats.compactMap(\.peer)).sorted(by: { $0.rawValue < $1.rawValue }) {
-            let version = try peer.load()
-            for t in config.threads where peer.setThreads(t) != t {
-                throw InputError(source: "--peers \(peer.rawValue)",
-                                 "\(peer.displayName) runs \(peer.setThreads(t)) thread(s) where --threads asks \(t)"
-                                 + (ProcessInfo.processInfo.environment["MKL_THREADING_LAYER"].map {
-                                     " (MKL_THREADING_LAYER=\($0) is set)" } ?? ""))
-            }
-            note("kernelbench: peer \(peer.displayName): \(version) (\(peer.libraryPath))")
-        }
     }
 
     func blockList() throws -> [BlockShape] {
@@ -393,151 +269,6 @@ struct Run: ParsableCommand {
         }.uniqued()
     }
 
-    func sanitize(_ label: String) -> String {
-        String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "-" })
-    }
-
-    // MARK: Output
-
-    struct OutputPaths {
-        let json: String
-        let markdown: String
-        let csv: String
-        let html: String
-    }
-
-    func outputPaths() throws -> OutputPaths {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        let stamp = "kernelbench-" + formatter.string(from: Date()) + ".json"
-        var json: String
-        if let output {
-            var isDir: ObjCBool = false
-            if output.hasSuffix(".json") {
-                guard (output as NSString).lastPathComponent != ".json" else {
-                    throw ValidationError("--output '\(output)' needs a file name before .json")
-                }
-                json = output
-            } else if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue) {
-                json = (output as NSString).appendingPathComponent(stamp)
-            } else {
-                throw ValidationError("--output '\(output)' must be a .json file or an existing folder (end it with / to create one)")
-            }
-        } else {
-            json = "reports/runs/" + stamp
-        }
-        let stem = (json as NSString).deletingPathExtension
-        let paths = OutputPaths(json: json, markdown: stem + ".md", csv: stem + ".csv", html: stem + ".html")
-        try refuseToOverwrite([paths.json, paths.markdown, paths.csv, paths.html], force: force,
-                              alternative: "choose another --output")
-        try checkWritable(paths.json)  // before the measuring, not after it
-        return paths
-    }
-
-    func writeResults(_ report: BenchmarkReport, _ paths: OutputPaths) throws {
-        try writeAtomically(try report.jsonData(), to: paths.json)
-        try writeAtomically(Data(ReportRenderer.markdown(report).utf8), to: paths.markdown)
-        try writeAtomically(Data(ReportRenderer.csv(report).utf8), to: paths.csv)
-        try writeAtomically(Data(ReportRenderer.html(report).utf8), to: paths.html)
-    }
-
-    /// Per matrix, N and thread count: speedup over dense (useful GFLOP/s) by
-    /// block size x sparsity, then the break-even sentences.
-    func summaryText(_ report: BenchmarkReport) -> String {
-        struct GroupKey: Hashable { let matrix: String; let n: Int; let threads: Int }
-        struct BlockKey: Hashable { let rows: Int; let cols: Int }
-        let medians = report.aggregates("median").filter { $0.error_occurred != true && $0.format != "dense" }
-        var order: [GroupKey] = []
-        var byGroup: [GroupKey: [BenchmarkEntry]] = [:]
-        for e in medians {
-            let key = GroupKey(matrix: e.matrix, n: e.n, threads: e.threads)
-            if byGroup[key] == nil { order.append(key) }
-            byGroup[key, default: []].append(e)
-        }
-        var lines: [String] = []
-        for key in order {
-            let rows = byGroup[key]!
-            let sparsities = Set(rows.map(\.sparsity)).sorted()
-            let blocks = Set(rows.map { BlockKey(rows: $0.block_rows, cols: $0.block_cols) })
-                .sorted { ($0.rows * $0.cols, $0.rows) < ($1.rows * $1.cols, $1.rows) }
-            lines.append("")
-            // A file's rows share its sparsity (or pruning target): one column, each
-            // block shape's achieved sparsity (explicit zeros of its blocks counted) beside its row.
-            let fileInput = rows.contains { $0.distribution == "file" }
-            lines.append("\(key.matrix)  N=\(key.n)  threads=\(key.threads): speedup over dense OpenBLAS (useful GFLOP/s)")
-            var header = "  block     "
-            for s in sparsities { header += (SuiteConfig.percentLabel(s) + "%").leftPadded(to: 16) }
-            if fileInput { header += "   achieved" }
-            lines.append(header)
-            for block in blocks {
-                // A block size's row is its BSR; block 1 is CSR on the unstructured matrix. Without
-                // BSR cases (--formats csr,dense) the row is CSR on that block size's matrix.
-                func has(_ format: String) -> Bool {
-                    rows.contains { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.format == format }
-                }
-                let unstructured = block.rows * block.cols == 1
-                let format = !unstructured && has("bsr") ? "bsr" : "csr"
-                guard has(format) else { continue }
-                let label = (format == "csr" && !unstructured ? "csr " : "") + "\(block.rows)x\(block.cols)"
-                var line = "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0)
-                var achieved: [String] = []
-                for s in sparsities {
-                    // With several partition strategies, the best of them (as the break-evens).
-                    let match = rows.filter { $0.block_rows == block.rows && $0.block_cols == block.cols && $0.sparsity == s && $0.format == format }
-                        .max { ($0.speedup_vs_dense ?? 0) < ($1.speedup_vs_dense ?? 0) }
-                    guard let e = match else {
-                        line += String(repeating: " ", count: 16)
-                        continue
-                    }
-                    let speedup = e.speedup_vs_dense.map { String(format: "%.2fx", $0) } ?? "-"
-                    line += speedup.leftPadded(to: 8) + String(format: " (%5.1f)", e.useful_gflops)
-                    achieved.append(SuiteConfig.percentLabel(e.achieved_sparsity) + "%")
-                }
-                if fileInput { line += "   " + achieved.joined(separator: " / ") }
-                lines.append(line)
-            }
-        }
-        let againstMKL = report.aggregates("median").filter { $0.error_occurred != true && $0.speedup_vs_mkl != nil }
-        if !againstMKL.isEmpty {
-            lines.append("")
-            lines.append("Against Intel MKL (median MKL time / KernelBench time, same matrix, storage and threads; "
-                         + "bsr vs mkl-bsr, csr vs mkl-csr, dense OpenBLAS vs mkl-dense):")
-            for e in againstMKL {
-                lines.append("  " + e.run_name.padding(toLength: 52, withPad: " ", startingAt: 0)
-                             + String(format: "%6.2fx", e.speedup_vs_mkl!))
-            }
-        }
-        if let measuredEvens = report.break_even, !measuredEvens.isEmpty {
-            lines.append("")
-            lines.append("Break-even block sparsity against dense (sgemv at N=1, sgemm otherwise), measured to +-2 points:")
-            for t in ReportRenderer.breakEvenTables(measuredEvens) {
-                let width = 16
-                lines.append("  \(t.source)")
-                lines.append("    " + "format".padding(toLength: 10, withPad: " ", startingAt: 0)
-                             + t.columns.map { "N=\($0.n) t=\($0.threads)".leftPadded(to: width) }.joined())
-                for row in t.rows {
-                    lines.append("    " + row.subject.padding(toLength: 10, withPad: " ", startingAt: 0)
-                                 + row.cells.map { $0.leftPadded(to: width) }.joined())
-                }
-            }
-            return lines.joined(separator: "\n")
-        }
-        let breakEvens = ReportRenderer.breakEvens(report)
-        if !breakEvens.isEmpty {
-            lines.append("")
-            lines.append("Break-even against dense on this machine (interpolated between the measured sparsities; run --break-even to measure it):")
-            var lastSetting = ""
-            for b in breakEvens {
-                if b.setting != lastSetting {
-                    lines.append("  \(b.setting):")
-                    lastSetting = b.setting
-                }
-                lines.append("    " + b.sentence)
-            }
-        }
-        return lines.joined(separator: "\n")
-    }
 }
 
 /// Parses a `--shape` value MxK (rows x cols of A), each side in 1...Int32.max.
@@ -564,11 +295,6 @@ func splitList(_ text: String, option: String) throws -> [String] {
     return items
 }
 
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}
 
 extension Array where Element: Hashable {
     /// The elements in order, each only the first time it occurs.

@@ -1,5 +1,6 @@
 import Testing
 @testable import BlockSparse
+import TestSupport
 
 @Suite struct ConversionTests {
     static let shapes: [(Int, Int, Int, Int)] = [

@@ -1,5 +1,6 @@
 import Testing
 @testable import BlockSparse
+import TestSupport
 
 @Suite struct PartitionTests {
     let oneNode = Topology(nodes: [[0, 1]])

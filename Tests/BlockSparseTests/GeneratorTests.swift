@@ -1,5 +1,6 @@
 import Testing
 @testable import BlockSparse
+import TestSupport
 
 @Suite struct GeneratorTests {
     @Test func splitMixKnownValues() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import BlockSparse
+import TestSupport
 
 /// Every registered kernel against the Swift reference, over a sweep derived
 /// from the kernel's own block shape and register tile (after XNNPACK's
@@ -108,14 +109,6 @@ import Testing
                 #expect(picked.isa == .avx512 && picked.isSpMV == k.isSpMV && picked.block == k.block,
                         "\(k.name): \(picked.name)")
             }
-        }
-    }
-
-    /// The FMA probe runs at every ISA this CPU runs and refuses the others.
-    @Test func fmaProbeAtEachISA() {
-        for isa in ISA.allCases {
-            let gflops = MachinePeak.probeGFLOPS(threads: 1, iterations: 20_000, isa: isa)
-            #expect(isa.isSupported ? gflops > 0 : gflops == 0, "\(isa): \(gflops)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Testing
 @testable import BlockSparse
+import TestSupport
 
 @Suite struct MatrixValidationTests {
     let s2 = shape(2, 2)
