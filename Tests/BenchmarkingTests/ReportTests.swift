@@ -226,6 +226,23 @@ func speedupReport(_ pairs: [(Double, Double)], format: String = "bsr") -> Bench
         #expect(!clean.contains("FAILED"))
     }
 
+    /// The summary `kernelbench run` prints: one table per matrix, N and thread
+    /// count, block sizes down and sparsities across, each cell the speed-up
+    /// over dense and the useful GFLOP/s.
+    @Test func terminalSummaryTablesSpeedups() {
+        let text = ReportRenderer.terminalSummary(syntheticReport(unverifiedKernel: false))
+        #expect(text.contains("4096x4096  N=64  threads=1: speedup over dense OpenBLAS (useful GFLOP/s)"))
+        #expect(text.contains("lenet fc1 300x784  N=64  threads=2: speedup over dense OpenBLAS (useful GFLOP/s)"))
+        let header = text.split(separator: "\n").first { $0.hasPrefix("  block") }.map(String.init) ?? ""
+        #expect(header == "  block     " + ["50%", "70%", "90%", "95%"].map { $0.leftPadded(to: 16) }.joined())
+        // 8x8's best kernel (rate 20 against dense 30 at 1 - s of the work): 1.33x at 50% on one thread.
+        let row = text.split(separator: "\n").first { $0.hasPrefix("  8x8") }.map(String.init) ?? ""
+        #expect(row.hasPrefix("  8x8          1.33x ( 20.0)   2.22x ( 20.0)"), "\(row)")
+        // No break-even search in this report: the interpolated sentences follow the tables.
+        #expect(text.contains("Break-even against dense on this machine (interpolated between the measured sparsities"))
+        #expect(text.contains("4x4 BSR beats dense from 54% sparsity"))
+    }
+
     @Test func csvHasHeaderRowsAndQuoting() throws {
         let report = syntheticReport()
         let csv = ReportRenderer.csv(report)

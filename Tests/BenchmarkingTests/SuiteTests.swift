@@ -469,7 +469,7 @@ import TestSupport
 /// paper's story intact; no clock is read.
 @Suite struct DefaultSuitePlanTests {
     @Test func theDefaultPlanFitsItsBudget() throws {
-        let config = SuitePreset.default.config(cpus: 2)
+        let config = try SuiteRequest().config(cpus: 2)  // what `make run` plans
         let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
         let cases = try runner.plan()
         // A large layer and LeNet-300-100's two layers, blocks 1 to 32, N 1 and 64, 1 and all threads.
@@ -503,5 +503,46 @@ import TestSupport
         let gemv = model.callSeconds(.dense, m: 4096, k: 4096, n: 1, density: 1)
         #expect(gemv == model.callSeconds(.dense, m: 4096, k: 4096, n: 2, density: 1))
         #expect(gemv < model.callSeconds(.dense, m: 4096, k: 4096, n: 64, density: 1))
+    }
+}
+
+/// A request's axes: the suite's where none is given, the break-even search
+/// only for the plain default suite, each peer beside each of KernelBench's formats.
+@Suite struct SuiteRequestTests {
+    @Test func axesDefaultToTheSuite() throws {
+        let quick = try SuiteRequest.with { $0.suite = .quick }.config(cpus: 4)
+        #expect(quick.sources.map(\.label) == SuitePreset.quick.shapes.map(\.0))
+        #expect(quick.blocks.map(\.description) == ["1x1", "4x4", "8x8"] && quick.sparsities == [0.5, 0.9])
+        #expect(quick.ns == [1, 16] && quick.threads == [1, 4] && quick.breakEven == nil)
+        #expect(try SuiteRequest().config(cpus: 1).threads == [1], "1 and all on one CPU: one thread count")
+        let own = try SuiteRequest.with {
+            $0.shapes = [(300, 784)]
+            $0.blocks = [shape(4, 1)]
+            $0.threads = [3]
+        }.config(cpus: 2)
+        #expect(own.sources.map(\.label) == ["300x784"] && own.blocks == [shape(4, 1)] && own.threads == [3])
+        #expect(own.sparsities == SuitePreset.default.sparsities)
+    }
+
+    @Test func breakEvenIsOnForThePlainDefaultSuiteOnly() throws {
+        #expect(SuiteRequest().isPlainDefaultSuite)
+        #expect(try SuiteRequest().config(cpus: 2).breakEven != nil)
+        #expect(try SuiteRequest.with { $0.ns = [64] }.config(cpus: 2).breakEven == nil)
+        #expect(try SuiteRequest.with { $0.formats = [.bsr, .csr] }.config(cpus: 2).breakEven == nil, "no dense, no search")
+        #expect(try SuiteRequest.with { $0.ns = [64]; $0.breakEven = true }.config(cpus: 2).breakEven != nil)
+    }
+
+    @Test func peersJoinEachOwnFormat() throws {
+        let config = try SuiteRequest.with { $0.formats = [.bsr, .dense]; $0.peers = [.mkl] }.config(cpus: 2)
+        #expect(config.formats == [.bsr, .dense, .mklBSR, .mklDense])
+    }
+}
+
+extension SuiteRequest {
+    /// A request changed by `change`.
+    static func with(_ change: (inout SuiteRequest) -> Void) -> SuiteRequest {
+        var request = SuiteRequest()
+        change(&request)
+        return request
     }
 }

@@ -56,12 +56,4 @@ public enum SuitePreset: String, CaseIterable, Sendable {
     }
     /// Whether the suite searches break-evens when run without axis options.
     public var breakEven: Bool { self == .default }
-
-    /// The suite as `kernelbench run --suite NAME` runs it with no other option, on `cpus` CPUs.
-    public func config(cpus: Int) -> SuiteConfig {
-        SuiteConfig(sources: shapes.map { .generated(label: $0.0, rows: $0.1, cols: $0.2, distribution: .uniform) },
-                    blocks: blocks.compactMap { BlockShape(parsing: $0) }, sparsities: sparsities, ns: ns,
-                    threads: Array(Set(threads.map { $0 == "all" ? max(1, cpus) : Int($0)! })).sorted(),
-                    timing: timing, breakEven: breakEven ? BreakEvenSearch() : nil)
-    }
 }

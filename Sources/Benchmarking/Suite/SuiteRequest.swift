@@ -47,9 +47,10 @@ public struct SuiteRequest: Sendable {
 
     /// The configuration to plan: inputs read (and pruned), the suite's axes
     /// where the request gives none, each peer's format beside each of
-    /// KernelBench's. `note` receives what a user should know about the inputs.
+    /// KernelBench's, "all" threads as `cpus`. `note` receives what a user
+    /// should know about the inputs.
     /// - Throws: ``InputError`` for an unreadable or empty input.
-    public func config(note: (String) -> Void) throws -> SuiteConfig {
+    public func config(cpus: Int = Topology.detect().cpuCount, note: (String) -> Void = { _ in }) throws -> SuiteConfig {
         var sources: [MatrixSource] = []
         for path in matrixFiles {
             let csr = try MatrixMarket.readCSR(path: path)
@@ -100,7 +101,6 @@ public struct SuiteRequest: Sendable {
         if let repetitions { timing.minRepetitions = repetitions }
         if let minTime { timing.minTime = minTime }
         let search = breakEven ?? (isPlainDefaultSuite && suite.breakEven && formatList.contains(.dense))
-        let cpus = Topology.detect().cpuCount
         var seenThreads = Set<Int>()
         let suiteThreads = suite.threads.map { $0 == "all" ? max(1, cpus) : Int($0)! }.filter { seenThreads.insert($0).inserted }
         return SuiteConfig(sources: sources, blocks: blockShapes, sparsities: sparsities ?? suite.sparsities,
