@@ -34,41 +34,10 @@ struct List: ParsableCommand {
             dispatchError = error
         }
         if json {
-            struct Row: Encodable { let name, format, isa, block: String; let tile_n: Int; let spmv, runs_here: Bool }
-            struct Out: Encodable { let context: MachineContext; let kernels: [Row] }
-            let rows = kernels.map {
-                Row(name: $0.name, format: $0.format.rawValue, isa: $0.isa.rawValue,
-                    block: $0.block?.description ?? "any", tile_n: $0.tileN, spmv: $0.isSpMV, runs_here: $0.isSupported)
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(Out(context: context, kernels: rows)), as: UTF8.self))
-            if let dispatchError { throw dispatchError }  // the listing is the diagnosis; the command still fails
-            return
-        }
-        print("CPU:        \(context.cpu_model) (\(context.cpu_id ?? "id unknown"))")
-        print("Class:      \(context.machine_class ?? "unknown") (the timing baselines it compares with)")
-        print("Caches:     \(context.cache_sizes ?? "unreadable")")
-        print("Features:   \(context.isa_features.joined(separator: " "))")
-        print("Cores:      \(context.cores_available) usable of \(context.num_cpus) online, SMT \(context.smt)")
-        print("NUMA:       \(context.numa_nodes) node(s), placement: \(context.numa_placement)")
-        print("Dispatch:   \(dispatch)\(ProcessInfo.processInfo.environment["KERNELBENCH_ISA"].map { " (forced by KERNELBENCH_ISA=\($0))" } ?? "")")
-        print("Build:      \(context.build_configuration); kernels: \(context.compiler)")
-        print("OpenBLAS:   \(context.openblas_config)")
-        print("")
-        let width = max(6, kernels.map(\.name.count).max() ?? 0)
-        print("kernel".padding(toLength: width, withPad: " ", startingAt: 0) + "  format  isa       block  tile_n  n     runs here")
-        for k in kernels {
-            let cols = [
-                k.name.padding(toLength: width, withPad: " ", startingAt: 0),
-                k.format.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0),
-                k.isa.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0),
-                (k.block?.description ?? "any").padding(toLength: 5, withPad: " ", startingAt: 0),
-                String(k.tileN).padding(toLength: 6, withPad: " ", startingAt: 0),
-                (k.isSpMV ? "1" : "any").padding(toLength: 4, withPad: " ", startingAt: 0),
-                k.isSupported ? "yes" : "no (ISA missing)",
-            ]
-            print(cols.joined(separator: "  "))
+            print(try MachineListing.json(context: context, kernels: kernels))
+        } else {
+            print(MachineListing.text(context: context, kernels: kernels, dispatch: dispatch,
+                                      forcedISA: ProcessInfo.processInfo.environment["KERNELBENCH_ISA"]))
         }
         if let dispatchError { throw dispatchError }  // the listing is the diagnosis; the command still fails
     }
@@ -136,32 +105,6 @@ struct Peak: ParsableCommand {
             print(String(decoding: try encoder.encode(peak), as: UTF8.self))
             return
         }
-        let best = peak.isa ?? ISA.best.rawValue
-        print(String(format: "FMA peak, 1 core:        %7.1f GFLOP/s", peak.gflopsOneCore)
-              + " at \(best), the best ISA here (% of peak uses it)")
-        for isa in ISA.allCases.reversed() where isa.rawValue != best {
-            guard let gflops = peak.gflopsOneCoreByISA?[isa.rawValue] else { continue }
-            print(("  1 core at " + isa.rawValue + ":").padding(toLength: 25, withPad: " ", startingAt: 0)
-                  + String(format: "%7.1f GFLOP/s", gflops))
-        }
-        print(String(format: "FMA peak, %2d threads:     %7.1f GFLOP/s", peak.threads, peak.gflopsAllCores))
-        print(String(format: "Triad bandwidth:         %7.1f GB/s (%d threads)", peak.triadGBps, peak.threads))
-        for runtime in ThreadingRuntime.allCases {
-            guard let cost = peak.forkJoin?[runtime.rawValue] else { continue }
-            print(String(format: "Fork/join, %@:%@%7.2f us per empty product, %.2f us beyond %d x 20 us of work",
-                         runtime.rawValue, String(repeating: " ", count: max(1, 13 - runtime.rawValue.count)),
-                         cost.empty * 1e6, cost.beyondIdeal * 1e6, peak.threads))
-        }
-        let sizes = try workSizes()
-        guard !sizes.isEmpty else { return }
-        print("")
-        print(String(format: "Speedup over one thread of %d tasks of W us of FMA work (medians of 200 products):", peak.threads))
-        print("     W      " + ThreadingRuntime.allCases.map { $0.rawValue.leftPadded(to: 10) }.joined())
-        for w in sizes {
-            let cells = ThreadingRuntime.allCases.map {
-                String(format: "%.2fx", ForkJoinCost.speedup($0, threads: peak.threads, work: w)).leftPadded(to: 10)
-            }
-            print(String(format: "%6.0f us   ", w * 1e6) + cells.joined())
-        }
+        print(peak.text(work: try workSizes()))
     }
 }

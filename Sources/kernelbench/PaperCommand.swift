@@ -209,14 +209,14 @@ struct Paper: ParsableCommand {
         #if DEBUG
         note("warning: debug build; training and timings are far slower than with `swift build -c release`")
         #endif
-        let files = ["results.json", "results.md", "report.html"].map { (output as NSString).appendingPathComponent($0) }
+        let files = StudyReport.files(in: output)
         if render {
             guard let data = FileManager.default.contents(atPath: files[0]) else {
                 throw InputError(source: files[0], "cannot read (run the study first, or pass --output DIR)")
             }
             var result = try StudyResult.decode(data, source: files[0])
             result.claims = Study.evaluateClaims(result)
-            try write(result, files: files)
+            try StudyReport.write(result, to: files)
             note("paper: re-rendered \(files.joined(separator: ", "))")
             return
         }
@@ -264,7 +264,7 @@ struct Paper: ParsableCommand {
         try checkWritable(files[0])
         if let export {
             let layers = config.layer_sizes.count - 1
-            let paths = config.blocks.flatMap { block in (0..<layers).map { exportPath(export, block: block, layer: $0) } }
+            let paths = config.blocks.flatMap { block in (0..<layers).map { SparseNetwork.exportPath(export, block: block, layer: $0) } }
             try refuseToOverwrite(paths, force: force, alternative: "--export DIR to write elsewhere")
             try checkWritable(paths[0])
         }
@@ -274,34 +274,14 @@ struct Paper: ParsableCommand {
         let command = (["kernelbench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let result = try Study.run(config: config, train: train, test: test, command: command,
                                    progress: { note("paper: " + $0) },
-                                   checkpoint: { try write($0, files: files) },
+                                   checkpoint: { try StudyReport.write($0, to: files) },
                                    finished: { block, network in
-                                       if let export { try exportNetwork(network, block: block, to: export) }
+                                       if let export {
+                                           try network.export(block: block, to: export)
+                                           note("paper: exported the \(block)x\(block) network's \(network.layers.count) layers to \(export)")
+                                       }
                                    })
         print(StudyReport.markdown(result))
         note("paper: wrote \(files.joined(separator: ", ")) in \(Study.formatDuration(result.runtime_seconds))")
-    }
-
-    func write(_ result: StudyResult, files: [String]) throws {
-        try writeAtomically(try result.jsonData(), to: files[0])
-        try writeAtomically(Data(StudyReport.markdown(result).utf8), to: files[1])
-        try writeAtomically(Data(StudyReport.html(result).utf8), to: files[2])
-    }
-
-    /// The Matrix Market file of one layer (0-based) of the network pruned with b x b blocks.
-    func exportPath(_ folder: String, block: Int, layer: Int) -> String {
-        (folder as NSString).appendingPathComponent("lenet300100_b\(block)_fc\(layer + 1).mtx")
-    }
-
-    /// Writes each layer of a pruned network as a Matrix Market coordinate file.
-    func exportNetwork(_ network: SparseNetwork, block: Int, to folder: String) throws {
-        for (l, layer) in network.layers.enumerated() {
-            let path = exportPath(folder, block: block, layer: l)
-            let pruned = 1 - Double(layer.storedLogicalElements) / Double(max(layer.rows * layer.cols, 1))
-            try MatrixMarket.write(layer, to: path, comment: String(
-                format: "LeNet-300-100 layer %d (%dx%d) after %dx%d block pruning: %.2f%% of the weights pruned, %d blocks kept",
-                l + 1, layer.rows, layer.cols, block, block, pruned * 100, layer.blockCount))
-        }
-        note("paper: exported the \(block)x\(block) network's \(network.layers.count) layers to \(folder)")
     }
 }

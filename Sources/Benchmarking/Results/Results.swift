@@ -183,3 +183,24 @@ package func describe(_ error: DecodingError) -> String {
     @unknown default: return "\(error)"
     }
 }
+
+extension BenchmarkEntry {
+    /// The entry of a deterministic count (e.g. instructions per kernel call
+    /// from the instruction gate): one aggregate "median" entry, `real_time`
+    /// = `cpu_time` = the count, `time_unit` = `unit`, no timing figures.
+    public static func deterministicCount(
+        name: String, count: Double, unit: String = "instructions", calls: Int, kernel: String, format: SparseFormat,
+        block: BlockShape?, m: Int, k: Int, n: Int, sparsity: Double, achievedSparsity: Double,
+        distribution: String, matrix: String, maxAbsError: Double = 0, maxRelError: Double = 0
+    ) -> BenchmarkEntry {
+        BenchmarkEntry(
+            name: name + "_median", run_name: name, run_type: "aggregate", aggregate_name: "median",
+            repetitions: 1, repetition_index: nil, threads: 1, iterations: calls,
+            real_time: count, cpu_time: count, time_unit: unit,
+            format: format.rawValue, kernel: kernel, block_rows: block?.rows ?? 1, block_cols: block?.cols ?? 1,
+            m: m, k: k, n: n, sparsity: sparsity, achieved_sparsity: achievedSparsity, distribution: distribution,
+            matrix: matrix, partition: "none", useful_gflops: 0, effective_gflops: 0, gbytes_per_second: 0,
+            percent_of_peak: nil, speedup_vs_dense: nil, speedup_vs_csr: nil,
+            verified: true, max_abs_error: maxAbsError, max_rel_error: maxRelError)
+    }
+}

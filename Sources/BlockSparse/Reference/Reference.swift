@@ -203,3 +203,12 @@ public struct Verification: Sendable, CustomStringConvertible {
         return text
     }
 }
+
+/// Why a product did not match the reference: a runtime failure (exit 1), never a usage error.
+public struct VerificationFailure: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
+}

@@ -50,11 +50,6 @@ public struct NetworkTiming: Codable, Sendable, Equatable {
     public var verified: Bool
 }
 
-/// Why a timed product did not match the reference.
-public struct VerificationFailure: Error, CustomStringConvertible {
-    public let description: String
-}
-
 public enum InferenceTimer {
     /// Times the layer products W_l·X_l of the pruned network (the weights
     /// under `masks`) at batch size `batch`: dense (OpenBLAS `cblas_sgemm` on

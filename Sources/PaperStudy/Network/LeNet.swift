@@ -361,6 +361,21 @@ public final class Trainer {
 /// and the parallel driver (``ParallelSpMM``). Activations are (features x
 /// batch) dense matrices, so each layer is the product W·X with W sparse.
 public struct SparseNetwork: Sendable {
+    /// The Matrix Market file of one layer (0-based) of the network pruned with b x b blocks.
+    public static func exportPath(_ folder: String, block: Int, layer: Int) -> String {
+        (folder as NSString).appendingPathComponent("lenet300100_b\(block)_fc\(layer + 1).mtx")
+    }
+
+    /// Writes each layer as a Matrix Market coordinate file (``exportPath(_:block:layer:)``).
+    public func export(block: Int, to folder: String) throws {
+        for (l, layer) in layers.enumerated() {
+            let pruned = 1 - Double(layer.storedLogicalElements) / Double(max(layer.rows * layer.cols, 1))
+            try MatrixMarket.write(layer, to: Self.exportPath(folder, block: block, layer: l), comment: String(
+                format: "LeNet-300-100 layer %d (%dx%d) after %dx%d block pruning: %.2f%% of the weights pruned, %d blocks kept",
+                l + 1, layer.rows, layer.cols, block, block, pruned * 100, layer.blockCount))
+        }
+    }
+
     public let layers: [BSRMatrix]
     public let biases: [[Float]]
 

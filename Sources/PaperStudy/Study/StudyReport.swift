@@ -201,6 +201,18 @@ public struct LevelAggregate: Sendable, Equatable {
 
 /// Markdown and HTML renderings of a ``StudyResult``.
 public enum StudyReport {
+    /// The study's files in `folder`: results.json, results.md and report.html.
+    public static func files(in folder: String) -> [String] {
+        ["results.json", "results.md", "report.html"].map { (folder as NSString).appendingPathComponent($0) }
+    }
+
+    /// Writes the result as JSON, Markdown and HTML to `files` (``files(in:)``), each atomically.
+    public static func write(_ result: StudyResult, to files: [String]) throws {
+        try writeAtomically(try result.jsonData(), to: files[0])
+        try writeAtomically(Data(markdown(result).utf8), to: files[1])
+        try writeAtomically(Data(html(result).utf8), to: files[2])
+    }
+
     static func pct(_ x: Double) -> String { String(format: "%.2f", x * 100) }
     static func verdict(_ holds: Bool?) -> String { holds.map { $0 ? "holds" : "does not hold" } ?? "not measured" }
 
