@@ -15,7 +15,7 @@ struct Run: ParsableCommand {
             With no options this runs the default suite: a 4096x4096 layer and LeNet-300-100's layers \
             (300x784, 100x300) x block sizes 1 (unstructured, CSR), 2, 4, 8, 16, 32 x sparsity 70/90% \
             x N 1 and 64 x threads 1 and all, then the break-even search (--break-even) for each of those \
-            block sizes, N and thread counts; planned to take about 2 minutes on 2 cores (the plan is \
+            block sizes, N and thread counts; planned to take about 2 1/2 minutes on 2 cores (the plan is \
             printed at the start). Options replace one axis of the chosen suite. \
             Dense is what a user would call, OpenBLAS on the same threads: cblas_sgemv at N = 1 \
             (kernel dense_f32_gemv__openblas), cblas_sgemm otherwise (dense_f32_gemm__openblas).
@@ -115,7 +115,7 @@ struct Run: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Before and after every timed repetition of a comparison set, check with a 70 us load probe (a 128 KiB buffer in L2) that the core is not shared with another workload; a round with a check more than 5% below the probe's best is dropped and timed again, after waiting up to 3 s per set for the check to pass (at most max(3, --repetitions) rounds dropped per set, within --retime-budget for the run). On shared VMs such stretches slow every kernel by 20-45%. Results record retimed_rounds per case.")
     var quietCheck = true
 
-    @Option(help: ArgumentHelp("Seconds the whole run may spend waiting for the quiet check and timing dropped rounds again; once spent, rounds are kept whatever the check says and counted as disturbed_rounds, so a run on a busy host ends near its plan and says what was measured disturbed. Default: a quarter of the planned time.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds the whole run may spend waiting for the quiet check and timing dropped rounds again; once spent, rounds are kept whatever the check says and counted as disturbed_rounds, so a run on a busy host ends near its plan and says what was measured disturbed. Default: an eighth of the planned time.", valueName: "seconds"))
     var retimeBudget: Double?
 
     func validate() throws {
@@ -142,8 +142,8 @@ struct Run: ParsableCommand {
         let config = try request().config(note: note)
         let paths = try ResultPaths(output: output)
         try paths.checkDestination(force: force)
-        warnIfOversubscribed(config.threads, cpus: Topology.detect().cpuCount, option: "--threads",
-                             hint: "'all' = \(Topology.detect().cpuCount)")
+        let cpus = Topology.detect().cpuCount
+        warnIfOversubscribed(config.threads, cpus: cpus, option: "--threads", hint: "'all' = \(cpus)")
         let progress = ProgressLine()
         var events = RunEvents()
         events.note = note

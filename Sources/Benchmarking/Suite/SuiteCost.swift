@@ -23,24 +23,31 @@ public struct CostModel: Sendable {
     public var threadGain = 0.8
     /// Below this one-thread time a threaded sparse case runs serially (10 x a dispatch overhead).
     public var serialBelow = 50e-6
-    /// Swift-side set-up per stored element (generation, CSR form) and per
-    /// element of the dense form; the Double reference per multiply-add.
-    public var buildPerElement = 4e-9
-    public var densePerElement = 1e-9
-    public var referencePerProduct = 1.2e-9
+    /// Swift-side set-up, fitted to default runs on a quiet 2-core Zen 3
+    /// (reports/break-even.md). Per stored element: generation, the CSR form,
+    /// the driver's node-local copies, the verification product (a break-even
+    /// probe at 4096x4096 took 0.76-0.82 s per stored matrix at N = 1).
+    public var buildPerElement = 4.5e-8
+    /// Per element of a new group's dense form, with its copies and first
+    /// calls: each such 4096x4096 set took about 1.2 s beyond the model
+    /// without this term, in each of three runs.
+    public var densePerElement = 7e-8
+    /// The Double reference (on every core) per multiply-add: probes at
+    /// N = 64 took 1.7-2.0 s per stored matrix.
+    public var referencePerProduct = 0.6e-9
     /// The quiet check (two 70 us probes around a repetition, best of three), per repetition.
     public var quietPerRepetition = 0.0005
     /// Per comparison set: the FMA probe sample after it, building the drivers
     /// (node-local copies of A and B), and rounds added when a body's calls
     /// were sized from a cold warm-up.
     public var perSet = 0.05
-    /// Per case: verification, entries, bookkeeping. A 136-case run of the
-    /// 300x784 layer (blocks 1-32, sparsities 50/90%, N 1 and 64, 1 and 2
-    /// threads, no quiet check) took 25 s where this model plans 16 s, on a
-    /// machine whose FMA probe read half its usual peak (other work on it).
-    /// Not modelled: waiting for the quiet check on a busy machine and the
-    /// rounds it drops, bounded apart by the run's ``RetimeBudget``.
-    public var perCase = 0.02
+    /// Per case: verification, entries, bookkeeping and the results rewritten
+    /// every few seconds. Fitted with the rates above to five default runs on
+    /// a quiet 2-core Zen 3 (reports/break-even.md), on LeNet's layers, where
+    /// this term dominates the grid.
+    public var perCase = 0.03
+    /// Per break-even probe: its verification and point, no result entry.
+    public var perProbe = 0.01
     /// Start-up: the FMA, bandwidth and dispatch probes, and the quiet check's calibration.
     public var startup = 3.0
 
@@ -133,14 +140,19 @@ extension SuiteRunner {
     }
 
     /// The model's seconds for one break-even search: ``plannedProbesPerSearch``
-    /// probes at ``plannedProbeSparsity``, each built, verified and timed alone.
+    /// probes at ``plannedProbeSparsity``, each built (with its reference),
+    /// verified and timed alone; a probe has no partition profile and no
+    /// comparison set of its own.
     func searchSeconds(format: CaseFormat, source: Int, block: BlockShape, n: Int, threads: Int,
                        model: CostModel = CostModel()) -> Double {
         guard config.breakEven != nil else { return 0 }
         let src = config.sources[source]
         let s = Self.plannedProbeSparsity
-        let probe = caseSeconds(format: format, source: src, block: block, sparsity: s, n: n, threads: threads, model: model)
-            + model.setUpSeconds(m: src.rows, k: src.cols, density: 1 - s, n: n, dense: false) + model.perSet
+        let one = model.callSeconds(format, m: src.rows, k: src.cols, n: n, density: 1 - s)
+        let t = model.callSeconds(format, m: src.rows, k: src.cols, n: n, density: 1 - s, threads: threads)
+        let probe = model.timingSeconds(t, policy: config.timing, quiet: true) + t + model.perProbe
+            + (threads > 1 ? 0.002 + max(0.005, 3 * one) : 0)  // the serial measurement deciding whether threads pay
+            + model.setUpSeconds(m: src.rows, k: src.cols, density: 1 - s, n: n, dense: false)
         return Self.plannedProbesPerSearch * probe
     }
 
