@@ -455,6 +455,15 @@ public enum ReportRenderer {
             + " (max abs error \(String(format: "%.3g", e.max_abs_error)), max rel error \(String(format: "%.3g", e.max_rel_error)))"
     }
 
+    /// The report in one of the file formats.
+    public static func render(_ r: BenchmarkReport, as format: ReportFormat) -> String {
+        switch format {
+        case .markdown: markdown(r)
+        case .html: html(r)
+        case .csv: csv(r)
+        }
+    }
+
     // MARK: Files
 
     /// Writes `stem.md`, `stem.html` and/or `stem.csv` into `directory`
@@ -480,13 +489,7 @@ public enum ReportRenderer {
         _ = try r.unit(source: input ?? stem)
         try refuseToOverwrite(paths.map(\.1), force: force)
         for (format, path) in paths {
-            let text: String
-            switch format {
-            case .markdown: text = markdown(r)
-            case .html: text = html(r)
-            case .csv: text = csv(r)
-            }
-            try writeAtomically(Data(text.utf8), to: path)
+            try writeAtomically(Data(render(r, as: format).utf8), to: path)
         }
         return paths.map(\.1)
     }

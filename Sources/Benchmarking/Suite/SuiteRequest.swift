@@ -112,7 +112,7 @@ public struct SuiteRequest: Sendable {
 
     /// A file or tensor name as a case-name label: characters other than
     /// letters, digits, `-`, `_` and `.` become `-`.
-    public static func sanitize(_ label: String) -> String {
+    static func sanitize(_ label: String) -> String {
         String(label.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "-" })
     }
 }

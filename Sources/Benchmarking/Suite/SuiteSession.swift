@@ -55,9 +55,9 @@ public struct ResultPaths: Sendable, Equatable {
     /// Writes the report in every format, each file atomically.
     public func write(_ report: BenchmarkReport) throws {
         try writeAtomically(try report.jsonData(), to: json)
-        try writeAtomically(Data(ReportRenderer.markdown(report).utf8), to: markdown)
-        try writeAtomically(Data(ReportRenderer.csv(report).utf8), to: csv)
-        try writeAtomically(Data(ReportRenderer.html(report).utf8), to: html)
+        for (format, path) in [(ReportFormat.markdown, markdown), (.csv, csv), (.html, html)] {
+            try writeAtomically(Data(ReportRenderer.render(report, as: format).utf8), to: path)
+        }
     }
 }
 
@@ -107,7 +107,8 @@ public enum SuiteSession {
         try loadPeers(config, note: events.note)
         let topology = Topology.detect()
         if let reason = topology.fallbackReason { events.note("kernelbench: NUMA: \(reason)") }
-        let cases = try SuiteRunner(config: config, context: MachineContext.current(), peak: nil).plan()
+        let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
+        let cases = try runner.plan()
         guard !cases.isEmpty else {
             if let filter = config.filter { throw InputError(source: "--filter", "no case matches '\(filter)'") }
             throw InputError(source: "--formats", "no case to run: block size 1 is unstructured (csr and dense only), "
@@ -123,7 +124,6 @@ public enum SuiteSession {
                             + "blocks (on the matrices they do not fit): MKL's BSR takes square blocks whose side divides both sides of A")
             }
         }
-        let runner = SuiteRunner(config: config, context: MachineContext.current(), peak: nil)
         try runner.checkMemory(cases)
 
         events.note("kernelbench: measuring this machine's FMA peak, bandwidth and fork/join cost...")
