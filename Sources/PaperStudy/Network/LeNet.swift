@@ -326,9 +326,27 @@ public final class Trainer {
             let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
             let t = Float(step)
             let rate = lr * (1 - Foundation.pow(beta2, t)).squareRoot() / (1 - Foundation.pow(beta1, t))
+            // Eight lanes at a time: the scalar loop was a fifth of a training epoch. Each
+            // lane does the scalar loop's operations in its order, so the result is the same.
             func adam(_ w: FloatBuffer, _ g: FloatBuffer, _ m1: FloatBuffer, _ m2: FloatBuffer) {
+                typealias Lanes = SIMD8<Float>
                 let w = w.pointer, g = g.pointer, m = m1.pointer, v = m2.pointer
-                for i in 0..<m1.count {
+                func lanes(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> Lanes {
+                    UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self)
+                }
+                func store(_ x: Lanes, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+                    UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: Lanes.self)
+                }
+                let whole = m1.count - m1.count % Lanes.scalarCount
+                for i in stride(from: 0, to: whole, by: Lanes.scalarCount) {
+                    let gi = lanes(g, i)
+                    let mi = beta1 * lanes(m, i) + (1 - beta1) * gi
+                    let vi = beta2 * lanes(v, i) + (1 - beta2) * gi * gi
+                    store(mi, m, i)
+                    store(vi, v, i)
+                    store(lanes(w, i) - rate * mi / (vi.squareRoot() + eps), w, i)
+                }
+                for i in whole..<m1.count {
                     let gi = g[i]
                     m[i] = beta1 * m[i] + (1 - beta1) * gi
                     v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
