@@ -17,7 +17,9 @@ struct Paper: ParsableCommand {
             baseline removes the same number of blocks at random. At every level it records test \
             accuracy (also through the BSR kernels and the parallel driver) and times the three layer \
             products W·X at batch 1 and 64 as BSR, CSR and dense (OpenBLAS), each verified against the \
-            reference first. Training uses --threads OpenBLAS threads (default: the CPUs this process may use). Inference is \
+            reference first. Training uses --threads threads (default: the CPUs this process may use): with two or more, \
+            each round's score and random chains train side by side on one OpenBLAS thread each \
+            (LeNet's products are too small to gain from a second OpenBLAS thread). Inference is \
             timed on one thread for all three formats, and again at --timing-threads threads (default: \
             the CPUs this process may use): dense with that many OpenBLAS threads, BSR and CSR through \
             the parallel driver, except products too small to split (under 10x the measured dispatch \
@@ -104,7 +106,7 @@ struct Paper: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the last pruned network of each block size as Matrix Market files (one per layer, lenet300100_b<block>_fc<layer>.mtx) to this folder.", valueName: "dir"))
     var export: String?
 
-    @Option(help: "Threads for training and accuracy evaluation (default: the CPUs this process may use).")
+    @Option(help: "Threads for training and accuracy evaluation (default: the CPUs this process may use; with two or more, the score and random chains train side by side).")
     var threads: Int?
 
     @Option(name: .customLong("timing-threads"),

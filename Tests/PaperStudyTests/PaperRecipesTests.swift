@@ -50,15 +50,41 @@ import Testing
                        .finetune(epochs: 0)] {
             let run = PruningRun(model: trainer.model, config: config, recipe: recipe, shape: try BlockShape(square: 2))
             for l in 0..<3 { _ = run.pruneByScore(layer: l, fraction: 0.5, score: .meanAbs) }
-            var epochs = 0
-            let outcome = run.retrain(train: train, validation: validation, test: validation) { epochs += 1 }
+            let outcome = run.retrain(train: train, validation: validation, test: validation)
             #expect(run.lastLearningRates == recipe.schedule, "\(recipe.label)")
-            #expect(epochs == max(recipe.epochs, 1))
             let selected = try #require(outcome.selected_epoch)
             #expect(recipe.epochs == 0 ? selected == 0 : (1...recipe.epochs).contains(selected))
             #expect((0...1).contains(outcome.test_accuracy) && outcome.validation_accuracy >= 0)
         }
         #expect(RetrainRecipe.rewind(epochs: 3, learningRate: 2e-3, decay: 0.5).schedule == [2e-3, 1e-3, 5e-4])
+    }
+
+    /// The score and random chains of a round run side by side with two
+    /// threads; each gives exactly what it gives alone on one thread.
+    @Test func sideBySideChainsMatchOneAfterTheOther() throws {
+        let (train, validation) = Self.data.split(validation: 100, seed: 1)
+        let trainer = Trainer(model: MLP(sizes: [24, 20, 12, 4], seed: 3), batchSize: 32, seed: 4)
+        trainer.trainEpoch(train)
+        let config = Self.tinyConfig()
+        func chains() throws -> (PruningRun, PruningRun) {
+            let shape = try BlockShape(square: 2)
+            let score = PruningRun(model: trainer.model, config: config, recipe: .rewind(epochs: 2), shape: shape)
+            let random = PruningRun(model: trainer.model, config: config, recipe: .rewind(epochs: 2), shape: shape)
+            var rng = SplitMix64(seed: 9)
+            for l in 0..<3 {
+                let removed = score.pruneByScore(layer: l, fraction: 0.5, score: .meanAbs)
+                random.pruneRandom(layer: l, count: removed, rng: &rng)
+            }
+            return (score, random)
+        }
+        let (score1, random1) = try chains(), (score2, random2) = try chains()
+        let alone = PruningRun.retrain(score1, random1, train: train, validation: validation, test: validation,
+                                       threads: 1)
+        let sideBySide = PruningRun.retrain(score2, random2, train: train, validation: validation,
+                                            test: validation, threads: 2)
+        #expect(alone.score == sideBySide.score && alone.random == sideBySide.random)
+        #expect(score1.model == score2.model && random1.model == random2.model)
+        #expect(score1.model != random1.model)
     }
 
     @Test func seedSpreadIsMeanMinMaxAndSampleStd() throws {
@@ -85,6 +111,7 @@ import Testing
         #expect(replicates.map(\.seed) == [7, 7, 8, 8])
         #expect(replicates.map(\.recipe.name) == [.rewind, .finetune, .rewind, .finetune])
         #expect(result.complete && checkpoints == 2 + 2 * 2 * 3)
+        #expect(result.side_by_side_chains == false)  // one training thread: the chains take turns
         // The dense baseline is shared by a seed's recipes; seeds differ.
         #expect(replicates[0].dense == replicates[1].dense && replicates[2].dense == replicates[3].dense)
         #expect(replicates[0].dense != replicates[2].dense)
@@ -132,6 +159,10 @@ import Testing
         #expect(markdown.contains("rewind: test acc | rewind: Δ vs dense | rewind: score − random | finetune: test acc"))
         #expect(markdown.contains("### Test accuracy (%), finetune, mean over 2 seed(s)"))
         #expect(markdown.contains("## Dense baselines") && markdown.contains("seeds 7, 8"))
+        #expect(markdown.contains("- Threads: OpenBLAS and the parallel driver use 1 thread(s)"))
+        var sideBySide = decoded
+        sideBySide.side_by_side_chains = true
+        #expect(StudyReport.markdown(sideBySide).contains("- Threads: each round's score and random chains train side by side"))
         let html = StudyReport.html(decoded)
         #expect(html.contains("Mean test accuracy over 2 seeds, rewind solid, finetune dashed")
                     && html.contains("Mean score − random over 2 seeds, rewind solid, finetune dashed"))

@@ -434,7 +434,10 @@ public enum StudyReport {
         if let reps = result.replicates, !result.complete {
             s += "- Replicates finished so far: " + reps.map { "\($0.recipe.name.rawValue) seed \($0.seed) (\($0.runs.count)/\(c.blocks.count) block sizes)" }.joined(separator: ", ") + "\n"
         }
-        s += "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy; inference timing is single-threaded for all three formats"
+        s += (result.side_by_side_chains == true
+                ? "- Threads: each round's score and random chains train side by side, one OpenBLAS thread each; the dense baseline trains with \(c.train_threads) OpenBLAS threads and accuracy through the parallel driver uses \(c.train_threads)"
+                : "- Threads: OpenBLAS and the parallel driver use \(c.train_threads) thread(s) for training and accuracy")
+            + "; inference timing is single-threaded for all three formats"
             + (c.threadedTimingCount.map { t in
                 ", and again at \(t) threads (OpenBLAS threads for dense, the parallel driver for BSR and CSR"
                     + (result.timing_fork_join_overhead.map {
