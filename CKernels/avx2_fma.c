@@ -12,15 +12,16 @@
  *     accumulators over the range (reloaded from C between ranges).
  *     Per block column kk: NV loads of B, R broadcasts of A, R * NV FMAs; the
  *     4 x 3 step is inline asm (16 ymm exactly; compilers spilled).
- *   - Small shapes (1 x c) split the kk loop over S independent accumulator
- *     sets, so there are always >= 8 independent FMA chains (4-cycle latency
- *     x 2 FMA pipes). Short ranges prefetch the next range's A values
- *     (kb_bsr_range). B is left to the hardware prefetchers (a blanket
- *     software prefetch of B once slowed every shape), except in 4x4, 8x8
- *     and 16x16 with more than 256 KiB of packed B rows, whose tiles fetch
- *     the next range's B rows spread over the range, and the next block
- *     row's C (kb_bpf; 4x4 only without K panels). The SpMV loops over small
- *     blocks prefetch A (kb_spmv_prefetch).
+ *   - Small shapes (1 x c, 2 x c) split the kk loop over S independent
+ *     accumulator sets, so there are >= 8 independent FMA chains (4-cycle
+ *     latency x 2 FMA pipes) wherever c has a divisor that fits. Short
+ *     ranges prefetch the next range's A values (kb_bsr_range). B is left
+ *     to the hardware prefetchers (a blanket software prefetch of B once
+ *     slowed every shape), except in 4x4, 8x8 and 16x16 with more than 256
+ *     KiB of packed B rows, whose tiles fetch the next range's B rows spread
+ *     over the range, and the next block row's C (kb_bpf; 4x4 only without
+ *     K panels). The SpMV loops over small blocks prefetch A
+ *     (kb_spmv_prefetch).
  *   - Edges: the partial last block column (k % c != 0) is always the last
  *     block of its block row (col_idx is sorted); it runs a kk < cols loop so
  *     B rows >= k are never read. Rows >= m are computed from the zero padding
@@ -472,6 +473,74 @@ KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x3_n24__avx2_fma,         3,  3, 3, 3, 1, 16, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x5_n24__avx2_fma,         5,  5, 3, 3, 1, 4, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x6_n24__avx2_fma,         6,  6, 3, 3, 1, 4, 0)
 KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x7_n24__avx2_fma,         7,  7, 4, 3, 1, 4, 0)
+/* Every other block r x c with r, c in 1..8 (1x1 has no BSR row: block size
+ * 1 is unstructured sparsity, which runs the CSR kernels), its parameters
+ * chosen as for the rows above:
+ * - R: the block's rows when 1-4; 5 and 6 rows in groups of 3 (as 5x5, 6x6),
+ *   7 and 8 rows in groups of 4 (as 7x7, 8x8: the 4 x 3 asm step); NV = 3.
+ * - S (a divisor of c; S * R * 3 accumulators + 3 B vectors + 1 broadcast
+ *   <= 16 ymm), for >= 8 independent FMA chains where c allows it: 1 x c
+ *   takes 4, 3 or 2 sets (12, 9 or 6 chains; 1x5 and 1x7 only 1, 3 chains),
+ *   2 x c 2 sets for even c as 2x2 does (12 chains), 1 for odd c (6 chains,
+ *   as many as the generic kernel has there); 3 or more rows have 9 or 12
+ *   chains with S = 1.
+ * - G: blocks of one row or one column sweep whole block rows, as 1x4, 4x1
+ *   and 8x1 do; the others take ranges as the generic kernel does (16 blocks
+ *   of up to 4 rows, else 4).
+ * - PB = 0: the B prefetch paid only where measured (4x4, 8x8, 16x16). */
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x2_n24__avx2_fma,         1,  2, 1, 3, 2, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x3_n24__avx2_fma,         1,  3, 1, 3, 3, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x5_n24__avx2_fma,         1,  5, 1, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x6_n24__avx2_fma,         1,  6, 1, 3, 3, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x7_n24__avx2_fma,         1,  7, 1, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b1x8_n24__avx2_fma,         1,  8, 1, 3, 4, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x1_n24__avx2_fma,         2,  1, 2, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x3_n24__avx2_fma,         2,  3, 2, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x4_n24__avx2_fma,         2,  4, 2, 3, 2, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x5_n24__avx2_fma,         2,  5, 2, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x6_n24__avx2_fma,         2,  6, 2, 3, 2, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x7_n24__avx2_fma,         2,  7, 2, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b2x8_n24__avx2_fma,         2,  8, 2, 3, 2, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x1_n24__avx2_fma,         3,  1, 3, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x2_n24__avx2_fma,         3,  2, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x4_n24__avx2_fma,         3,  4, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x5_n24__avx2_fma,         3,  5, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x6_n24__avx2_fma,         3,  6, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x7_n24__avx2_fma,         3,  7, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b3x8_n24__avx2_fma,         3,  8, 3, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x2_n24__avx2_fma,         4,  2, 4, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x3_n24__avx2_fma,         4,  3, 4, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x5_n24__avx2_fma,         4,  5, 4, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x6_n24__avx2_fma,         4,  6, 4, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x7_n24__avx2_fma,         4,  7, 4, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b4x8_n24__avx2_fma,         4,  8, 4, 3, 1, 16, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x1_n24__avx2_fma,         5,  1, 3, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x2_n24__avx2_fma,         5,  2, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x3_n24__avx2_fma,         5,  3, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x4_n24__avx2_fma,         5,  4, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x6_n24__avx2_fma,         5,  6, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x7_n24__avx2_fma,         5,  7, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b5x8_n24__avx2_fma,         5,  8, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x1_n24__avx2_fma,         6,  1, 3, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x2_n24__avx2_fma,         6,  2, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x3_n24__avx2_fma,         6,  3, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x4_n24__avx2_fma,         6,  4, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x5_n24__avx2_fma,         6,  5, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x7_n24__avx2_fma,         6,  7, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b6x8_n24__avx2_fma,         6,  8, 3, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x1_n24__avx2_fma,         7,  1, 4, 3, 1, 0, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x2_n24__avx2_fma,         7,  2, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x3_n24__avx2_fma,         7,  3, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x4_n24__avx2_fma,         7,  4, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x5_n24__avx2_fma,         7,  5, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x6_n24__avx2_fma,         7,  6, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b7x8_n24__avx2_fma,         7,  8, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x2_n24__avx2_fma,         8,  2, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x3_n24__avx2_fma,         8,  3, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x4_n24__avx2_fma,         8,  4, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x5_n24__avx2_fma,         8,  5, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x6_n24__avx2_fma,         8,  6, 4, 3, 1, 4, 0)
+KB_DEF_BSR_SPMM(bsr_f32_spmm_b8x7_n24__avx2_fma,         8,  7, 4, 3, 1, 4, 0)
 
 /* Any block shape: one range worker for blocks of up to 4 rows (a single
  * row group), one for taller blocks. */
@@ -761,6 +830,61 @@ KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x3__avx2_fma, bsr_f32_spmm_b3x3_n24__avx2_fma, 3,
 KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x5__avx2_fma, bsr_f32_spmm_b5x5_n24__avx2_fma, 5, 5)
 KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x6__avx2_fma, bsr_f32_spmm_b6x6_n24__avx2_fma, 6, 6)
 KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x7__avx2_fma, bsr_f32_spmm_b7x7_n24__avx2_fma, 7, 7)
+/* The other shapes up to 8x8 (see the SpMM rows): the row-dot path of
+ * kb_bsr_spmv_row with the shape known at compile time, as 3x3-7x7. */
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x2__avx2_fma, bsr_f32_spmm_b1x2_n24__avx2_fma, 1, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x3__avx2_fma, bsr_f32_spmm_b1x3_n24__avx2_fma, 1, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x5__avx2_fma, bsr_f32_spmm_b1x5_n24__avx2_fma, 1, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x6__avx2_fma, bsr_f32_spmm_b1x6_n24__avx2_fma, 1, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x7__avx2_fma, bsr_f32_spmm_b1x7_n24__avx2_fma, 1, 7)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b1x8__avx2_fma, bsr_f32_spmm_b1x8_n24__avx2_fma, 1, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x1__avx2_fma, bsr_f32_spmm_b2x1_n24__avx2_fma, 2, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x3__avx2_fma, bsr_f32_spmm_b2x3_n24__avx2_fma, 2, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x4__avx2_fma, bsr_f32_spmm_b2x4_n24__avx2_fma, 2, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x5__avx2_fma, bsr_f32_spmm_b2x5_n24__avx2_fma, 2, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x6__avx2_fma, bsr_f32_spmm_b2x6_n24__avx2_fma, 2, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x7__avx2_fma, bsr_f32_spmm_b2x7_n24__avx2_fma, 2, 7)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b2x8__avx2_fma, bsr_f32_spmm_b2x8_n24__avx2_fma, 2, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x1__avx2_fma, bsr_f32_spmm_b3x1_n24__avx2_fma, 3, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x2__avx2_fma, bsr_f32_spmm_b3x2_n24__avx2_fma, 3, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x4__avx2_fma, bsr_f32_spmm_b3x4_n24__avx2_fma, 3, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x5__avx2_fma, bsr_f32_spmm_b3x5_n24__avx2_fma, 3, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x6__avx2_fma, bsr_f32_spmm_b3x6_n24__avx2_fma, 3, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x7__avx2_fma, bsr_f32_spmm_b3x7_n24__avx2_fma, 3, 7)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b3x8__avx2_fma, bsr_f32_spmm_b3x8_n24__avx2_fma, 3, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x2__avx2_fma, bsr_f32_spmm_b4x2_n24__avx2_fma, 4, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x3__avx2_fma, bsr_f32_spmm_b4x3_n24__avx2_fma, 4, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x5__avx2_fma, bsr_f32_spmm_b4x5_n24__avx2_fma, 4, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x6__avx2_fma, bsr_f32_spmm_b4x6_n24__avx2_fma, 4, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x7__avx2_fma, bsr_f32_spmm_b4x7_n24__avx2_fma, 4, 7)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b4x8__avx2_fma, bsr_f32_spmm_b4x8_n24__avx2_fma, 4, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x1__avx2_fma, bsr_f32_spmm_b5x1_n24__avx2_fma, 5, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x2__avx2_fma, bsr_f32_spmm_b5x2_n24__avx2_fma, 5, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x3__avx2_fma, bsr_f32_spmm_b5x3_n24__avx2_fma, 5, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x4__avx2_fma, bsr_f32_spmm_b5x4_n24__avx2_fma, 5, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x6__avx2_fma, bsr_f32_spmm_b5x6_n24__avx2_fma, 5, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x7__avx2_fma, bsr_f32_spmm_b5x7_n24__avx2_fma, 5, 7)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b5x8__avx2_fma, bsr_f32_spmm_b5x8_n24__avx2_fma, 5, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x1__avx2_fma, bsr_f32_spmm_b6x1_n24__avx2_fma, 6, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x2__avx2_fma, bsr_f32_spmm_b6x2_n24__avx2_fma, 6, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x3__avx2_fma, bsr_f32_spmm_b6x3_n24__avx2_fma, 6, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x4__avx2_fma, bsr_f32_spmm_b6x4_n24__avx2_fma, 6, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x5__avx2_fma, bsr_f32_spmm_b6x5_n24__avx2_fma, 6, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x7__avx2_fma, bsr_f32_spmm_b6x7_n24__avx2_fma, 6, 7)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b6x8__avx2_fma, bsr_f32_spmm_b6x8_n24__avx2_fma, 6, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x1__avx2_fma, bsr_f32_spmm_b7x1_n24__avx2_fma, 7, 1)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x2__avx2_fma, bsr_f32_spmm_b7x2_n24__avx2_fma, 7, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x3__avx2_fma, bsr_f32_spmm_b7x3_n24__avx2_fma, 7, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x4__avx2_fma, bsr_f32_spmm_b7x4_n24__avx2_fma, 7, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x5__avx2_fma, bsr_f32_spmm_b7x5_n24__avx2_fma, 7, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x6__avx2_fma, bsr_f32_spmm_b7x6_n24__avx2_fma, 7, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b7x8__avx2_fma, bsr_f32_spmm_b7x8_n24__avx2_fma, 7, 8)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x2__avx2_fma, bsr_f32_spmm_b8x2_n24__avx2_fma, 8, 2)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x3__avx2_fma, bsr_f32_spmm_b8x3_n24__avx2_fma, 8, 3)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x4__avx2_fma, bsr_f32_spmm_b8x4_n24__avx2_fma, 8, 4)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x5__avx2_fma, bsr_f32_spmm_b8x5_n24__avx2_fma, 8, 5)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x6__avx2_fma, bsr_f32_spmm_b8x6_n24__avx2_fma, 8, 6)
+KB_DEF_BSR_SPMV(bsr_f32_spmv_b8x7__avx2_fma, bsr_f32_spmm_b8x7_n24__avx2_fma, 8, 7)
 KB_DEF_BSR_SPMV(bsr_f32_spmv_generic__avx2_fma, bsr_f32_spmm_generic_n24__avx2_fma, 0, 0)
 
 /* ------------------------------------------------------------------------ */

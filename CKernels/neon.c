@@ -10,12 +10,12 @@
  *       store the rows that exist
  *
  * - Square blocks whose width is a multiple of 4 read A in quads and use
- *   vfmaq_laneq_f32 (QUAD = 1); the generic kernel and the last, partial block
- *   column use vfmaq_n_f32 over the columns that exist, so B rows >= k are
- *   never read.
- * - Only real rows are stored. In the last block row the square kernels
- *   compute the zero padding rows of the block; the generic kernel, whose row
- *   groups may stick out of the block, computes duplicates of the group's
+ *   vfmaq_laneq_f32 (QUAD = 1); other squares, the generic kernel and the
+ *   last, partial block column use vfmaq_n_f32 over the columns that exist,
+ *   so B rows >= k are never read.
+ * - Only real rows are stored. In the last block row the quad kernels
+ *   compute the zero padding rows of the block; the other kernels, whose row
+ *   groups may stick out of the block, compute duplicates of the group's
  *   last real row instead, which keeps every load in bounds without branches.
  * - N tails: full tiles, then 8- and 4-column tiles, then one partial vector
  *   loaded and stored lane by lane; columns >= n are never touched.
@@ -169,7 +169,10 @@ KB_INLINE void kb_bsr_row_group(const kb_bsr *a, int32_t br, int32_t g, int32_t 
 #undef KB_BSR_TILE
 }
 
-/* Square RC x RC blocks, RG rows x NV vectors per register tile. */
+/* Square RC x RC blocks, RG rows x NV vectors per register tile. Widths
+ * that are a multiple of 4 read A in quads (QUAD = 1, RG must divide RC);
+ * the others (2, 3, 5, 6, 7) run the per-column loop, whose row groups are
+ * clamped to the block's real rows. */
 KB_INLINE void kb_bsr_square(const kb_bsr *a, int32_t row_begin, int32_t row_end,
                              const float *b, int64_t ldb, float *c, int64_t ldc, int32_t n,
                              int32_t accumulate, const int32_t RC, const int RG,
@@ -182,7 +185,7 @@ KB_INLINE void kb_bsr_square(const kb_bsr *a, int32_t row_begin, int32_t row_end
         for (int32_t g = 0; g < rows; g += RG)
             kb_bsr_row_group(a, br, g, kb_min_i32(RG, rows - g), b, ldb,
                              c + (int64_t)(row0 + g) * ldc, ldc, n, accumulate, RC, RC, RG, NV,
-                             1);
+                             RC % 4 == 0);
     }
 }
 
@@ -199,6 +202,15 @@ KB_NEON_BSR_SQUARE(8, 8, 8, 2)
 KB_NEON_BSR_SQUARE(8, 16, 4, 4)
 KB_NEON_BSR_SQUARE(16, 8, 8, 2)
 KB_NEON_BSR_SQUARE(16, 16, 4, 4)
+/* Squares 2, 3, 5, 6 and 7 (per-column loop: RG * NV accumulators + NV B
+ * vectors + an A scalar <= 32): one row group of the whole block, 16 columns
+ * per tile (RG * 4 + 5 <= 29 registers); 7x7 8 columns (7 * 2 + 3 = 17),
+ * as 16 would need 7 * 4 + 5 = 33. */
+KB_NEON_BSR_SQUARE(2, 16, 2, 4)
+KB_NEON_BSR_SQUARE(3, 16, 3, 4)
+KB_NEON_BSR_SQUARE(5, 16, 5, 4)
+KB_NEON_BSR_SQUARE(6, 16, 6, 4)
+KB_NEON_BSR_SQUARE(7, 8, 7, 2)
 
 /* Any r x c: row groups of 4, 2 or 1 rows, 8 columns per tile. */
 void bsr_f32_spmm_generic_n8__neon(const kb_bsr *a, int32_t row_begin, int32_t row_end,
