@@ -92,6 +92,9 @@ public struct CostModel: Sendable {
             + 1e-9 * Double(k * n + m * n) * 4
     }
 
+    /// The serial measurement that decides whether a threaded sparse product's threads pay.
+    public func serialCheckSeconds(one: Double) -> Double { 0.002 + max(0.005, 3 * one) }
+
     /// The partition profile of a threaded sparse case: 9 rounds of (one
     /// thread, threaded, every partition alone, two 3 ms FMA probes).
     public func profileSeconds(one: Double, threaded: Double) -> Double {
@@ -114,7 +117,7 @@ extension SuiteRunner {
         if format.peer != nil {
             s += 20 * one + (threads > 1 ? 0.3 : 0)  // the handle, hint and optimisation; the pause after threaded calls
         } else if format != .dense && threads > 1 {
-            s += 0.002 + max(0.005, 3 * one)  // the serial measurement deciding whether threads pay
+            s += model.serialCheckSeconds(one: one)
             if t < one { s += model.profileSeconds(one: one, threaded: t) }
         }
         return s
@@ -151,7 +154,7 @@ extension SuiteRunner {
         let one = model.callSeconds(format, m: src.rows, k: src.cols, n: n, density: 1 - s)
         let t = model.callSeconds(format, m: src.rows, k: src.cols, n: n, density: 1 - s, threads: threads)
         let probe = model.timingSeconds(t, policy: config.timing, quiet: true) + t + model.perProbe
-            + (threads > 1 ? 0.002 + max(0.005, 3 * one) : 0)  // the serial measurement deciding whether threads pay
+            + (threads > 1 ? model.serialCheckSeconds(one: one) : 0)
             + model.setUpSeconds(m: src.rows, k: src.cols, density: 1 - s, n: n, dense: false)
         return Self.plannedProbesPerSearch * probe
     }
