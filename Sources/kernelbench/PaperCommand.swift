@@ -40,7 +40,7 @@ struct Paper: ParsableCommand {
               kernelbench paper --data ~/fashion-mnist --export pruned/
             """)
 
-    @Flag(help: "Quick mode: 10,000 training and 5,000 test samples, 5 dense epochs, 11 rounds of 1 retraining epoch (rewinding: 1 epoch at lr 0.001 unless --rewind-epochs), short timings; about 2 minutes on 2 cores for one seed and one recipe.")
+    @Flag(help: "Quick mode: 10,000 training and 5,000 test samples, 5 dense epochs, 11 rounds of 1 retraining epoch (rewinding: 1 epoch at lr 0.001 unless --rewind-epochs), short timings; about 1 1/4 minutes on 2 cores for one seed and one recipe (1 min 14 s measured, reports/paper/README.md).")
     var quick = false
 
     @Option(help: ArgumentHelp("Comma-separated square block sizes to prune with (1 = unstructured).", valueName: "list"))
