@@ -80,7 +80,7 @@ public struct Reference: Sendable {
         let rows: Int, cols: Int
         var values: [Double], magnitudes: [Double], terms: [Int]
 
-        init(rows: Int, b: DenseMatrix, units: Int, fill: @Sendable (Int, Rows) -> Void) {
+        init(rows: Int, b: DenseMatrix, units: Int, fill: @Sendable (Int, inout Rows) -> Void) {
             self.rows = rows
             cols = b.cols
             values = [Double](repeating: 0, count: rows * b.cols)
@@ -93,10 +93,14 @@ public struct Reference: Sendable {
                 magnitudes.withUnsafeMutableBufferPointer { m in
                     terms.withUnsafeMutableBufferPointer { t in
                         b.values.withUnsafeBufferPointer { bv in
-                            let rows = Rows(values: v.baseAddress!, magnitudes: m.baseAddress!, terms: t.baseAddress!,
-                                            b: bv.baseAddress!, ld: b.ld, cols: cols)
+                            let output = Rows(values: v.baseAddress!, magnitudes: m.baseAddress!, terms: t.baseAddress!,
+                                              b: bv.baseAddress!, ld: b.ld, cols: cols)
                             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                                for unit in units * chunk / chunks..<units * (chunk + 1) / chunks { fill(unit, rows) }
+                                var rows = output
+                                for unit in units * chunk / chunks..<units * (chunk + 1) / chunks {
+                                    fill(unit, &rows)
+                                    rows.flush()
+                                }
                             }
                         }
                     }
@@ -107,21 +111,60 @@ public struct Reference: Sendable {
 
     /// Where a unit adds its products: the output rows (its own only, so
     /// threads never write the same element) and B.
+    ///
+    /// Products are added in the order they come, but up to four of one row
+    /// are held back and then added in one pass over the row, the running
+    /// sums kept in registers: the same additions in the same order as one
+    /// pass per product (so the same values), with a quarter of the loads
+    /// and stores of the output rows, which bounded the one-pass loop.
     private struct Rows: @unchecked Sendable {
         let values: UnsafeMutablePointer<Double>, magnitudes: UnsafeMutablePointer<Double>
         let terms: UnsafeMutablePointer<Int>
         let b: UnsafePointer<Float>
         let ld: Int, cols: Int
+        private var heldRow = 0, held = 0
+        private var heldWeights = SIMD4<Double>(), heldBRows = SIMD4<Int>()
 
+        init(values: UnsafeMutablePointer<Double>, magnitudes: UnsafeMutablePointer<Double>,
+             terms: UnsafeMutablePointer<Int>, b: UnsafePointer<Float>, ld: Int, cols: Int) {
+            (self.values, self.magnitudes, self.terms, self.b, self.ld, self.cols) = (values, magnitudes, terms, b, ld, cols)
+        }
+
+        /// Adds weight x row `bRow` of B to output row `row`.
         @inline(__always)
-        func add(row: Int, weight: Float, bRow: Int) {
-            let w = Double(weight), aw = abs(w)
-            let out = values + row * cols, mag = magnitudes + row * cols, x = b + bRow * ld
-            for j in 0..<cols {
-                let xj = Double(x[j])
-                out[j] += w * xj
-                mag[j] += aw * abs(xj)
+        mutating func add(row: Int, weight: Float, bRow: Int) {
+            if held > 0 && heldRow != row { flush() }
+            heldRow = row
+            heldWeights[held] = Double(weight)
+            heldBRows[held] = bRow
+            held += 1
+            if held == 4 { flush() }
+        }
+
+        /// Adds the products held back.
+        mutating func flush() {
+            let out = values + heldRow * cols, mag = magnitudes + heldRow * cols
+            if held == 4 {
+                let (w0, w1, w2, w3) = (heldWeights[0], heldWeights[1], heldWeights[2], heldWeights[3])
+                let (a0, a1, a2, a3) = (abs(w0), abs(w1), abs(w2), abs(w3))
+                let x0 = b + heldBRows[0] * ld, x1 = b + heldBRows[1] * ld
+                let x2 = b + heldBRows[2] * ld, x3 = b + heldBRows[3] * ld
+                for j in 0..<cols {
+                    let y0 = Double(x0[j]), y1 = Double(x1[j]), y2 = Double(x2[j]), y3 = Double(x3[j])
+                    out[j] = out[j] + w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3
+                    mag[j] = mag[j] + a0 * abs(y0) + a1 * abs(y1) + a2 * abs(y2) + a3 * abs(y3)
+                }
+            } else {
+                for t in 0..<held {
+                    let w = heldWeights[t], aw = abs(w), x = b + heldBRows[t] * ld
+                    for j in 0..<cols {
+                        let y = Double(x[j])
+                        out[j] += w * y
+                        mag[j] += aw * abs(y)
+                    }
+                }
             }
+            held = 0
         }
     }
 
