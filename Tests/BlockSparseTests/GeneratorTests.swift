@@ -30,6 +30,27 @@ import TestSupport
     }
     static let pinnedFew: UInt64 = 1_723_626_167_116_590_977
 
+    /// Threads that draw values skip to their place in the stream: skipping
+    /// n draws must land where n draws do.
+    @Test func skippingEqualsDrawing() {
+        for (seed, n) in [(UInt64(0), 0), (2021, 1), (7, 1000), (.max, 123_457)] {
+            var drawn = SplitMix64(seed: seed), skipped = drawn
+            for _ in 0..<n { _ = drawn.next() }
+            skipped.skip(n)
+            #expect(skipped.next() == drawn.next())
+        }
+    }
+
+    /// Values are drawn on every core, each block row from its own place in
+    /// the stream: these matrices (edge blocks, every distribution, large
+    /// enough to be split) were pinned from the generator that drew every
+    /// value in one loop.
+    @Test func valuesDrawnInParallelArePinned() {
+        #expect(checksum(randomBSR(1000, 777, 3, 5, sparsity: 0.4, seed: 5)) == 9_557_119_936_185_343_487)
+        #expect(checksum(randomBSR(997, 1003, 1, 1, sparsity: 0.3, .powerlaw, seed: 6)) == 6_806_151_524_938_865_013)
+        #expect(checksum(randomBSR(300, 784, 8, 8, sparsity: 0, .banded, seed: 7)) == 11_591_921_932_321_004_072)
+    }
+
     @Test(arguments: BlockDistribution.allCases)
     func achievedSparsityMatchesTarget(_ distribution: BlockDistribution) {
         for target in [0.0, 0.5, 0.9, 0.95, 1.0] {

@@ -42,7 +42,7 @@ extension GeneratorSpec {
 
     /// An upper estimate of the bytes ``BSRMatrix/random(_:)`` holds at its
     /// peak for this spec: the per-block-row lists of chosen blocks (one array
-    /// per block row, each with its allocation overhead), the sampler's table
+    /// per block row, each with its allocation overhead, and its first draw), the sampler's table
     /// (a hash table of up to one entry per kept block for `uniform`, per-row
     /// tables for `powerlaw`), and the BSR arrays. Saturates at `Int.max`.
     public var generatorPeakBytes: Int {
@@ -52,7 +52,8 @@ extension GeneratorSpec {
         // [[Int]]: 8 bytes per row; a non-empty row is a heap array (32-byte
         // header + malloc overhead, about 48 bytes with its first element) and
         // each further element costs at most 16 bytes with the doubling growth.
-        let perRow = 8 * mb + 48 * usedRows + 16 * max(0, keep - usedRows)
+        // And 8 bytes per row for where its values' draws start.
+        let perRow = 16 * mb + 48 * usedRows + 16 * max(0, keep - usedRows)
         // A hash table of n Int pairs: 16 bytes per bucket, at most 3/4 full,
         // a power of two of buckets; the table being grown also holds the old half.
         func table(_ n: Double) -> Double { n < 1 ? 0 : 24 * exp2(log2(n * 4 / 3).rounded(.up)) }
@@ -134,29 +135,54 @@ extension BSRMatrix {
         }
         let r = block.rows, c = block.cols
         var rowPointers = [Int32](repeating: 0, count: mb + 1)
-        var columns: [Int32] = []
-        columns.reserveCapacity(keep)
+        var columns = [Int32](repeating: 0, count: keep)
+        // Each in-bounds element takes two draws (``SplitMix64/nextWeight()``),
+        // block row by block row: where each block row's draws start.
+        var firstDraw = [Int](repeating: 0, count: mb + 1)
+        var at = 0
+        for br in 0..<mb {
+            let h = min(r, spec.rows - br * r)
+            var elements = 0
+            for bc in perRow[br] {
+                columns[at] = Int32(bc)
+                at += 1
+                elements += h * min(c, spec.cols - bc * c)
+            }
+            rowPointers[br + 1] = Int32(at)
+            firstDraw[br + 1] = firstDraw[br] + 2 * elements
+        }
         var values = [Float](repeating: 0, count: keep * r * c)
-        values.withUnsafeMutableBufferPointer { values in  // (appends cost most of a large matrix's generation)
-            var at = 0
-            for br in 0..<mb {
-                let h = min(r, spec.rows - br * r)
-                for bc in perRow[br] {
-                    columns.append(Int32(bc))
-                    let w = min(c, spec.cols - bc * c)
-                    for ii in 0..<r {
-                        for jj in 0..<c {
-                            if ii < h && jj < w { values[at] = rng.nextWeight() }
-                            at += 1
+        // Drawn on every core, each block row from its own place in the stream:
+        // the values of one loop (drawing them took most of a large matrix's generation).
+        let chunks = keep * r * c < 1 << 16 ? 1 : min(mb, 8 * ProcessInfo.processInfo.activeProcessorCount)
+        values.withUnsafeMutableBufferPointer { buffer in
+            let values = DrawTarget(values: buffer.baseAddress)
+            let (start, rowPointers, columns, firstDraw) = (rng, rowPointers, columns, firstDraw)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                var rng = start
+                let first = mb * chunk / chunks, last = mb * (chunk + 1) / chunks
+                rng.skip(firstDraw[first])
+                var at = Int(rowPointers[first]) * r * c
+                for br in first..<last {
+                    let h = min(r, spec.rows - br * r)
+                    for p in Int(rowPointers[br])..<Int(rowPointers[br + 1]) {
+                        let w = min(c, spec.cols - Int(columns[p]) * c)
+                        for ii in 0..<r {
+                            for jj in 0..<c {
+                                if ii < h && jj < w { values.values![at] = rng.nextWeight() }
+                                at += 1
+                            }
                         }
                     }
                 }
-                rowPointers[br + 1] = Int32(columns.count)
             }
         }
         return BSRMatrix(unchecked: spec.rows, spec.cols, block, rowPointers, columns, values)
     }
 }
+
+/// Where the threads of ``BSRMatrix/random(_:)`` draw values: disjoint places of one array.
+private struct DrawTarget: @unchecked Sendable { let values: UnsafeMutablePointer<Float>? }
 
 /// Exactly `keep` distinct cells of the mb x kb grid (partial Fisher–Yates
 /// over a virtual identity permutation: the cells moved so far are held in

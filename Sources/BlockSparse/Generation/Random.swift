@@ -17,6 +17,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Skips `draws` outputs at once: the state only ever moves by the constant,
+    /// so the stream can be split among threads and still give the same values.
+    public mutating func skip(_ draws: Int) {
+        state &+= UInt64(truncatingIfNeeded: draws) &* 0x9E37_79B9_7F4A_7C15
+    }
+
     /// Uniform in [0, 1) with 24 random bits (exactly representable as Float).
     public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
 
