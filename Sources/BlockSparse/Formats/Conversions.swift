@@ -23,27 +23,34 @@ extension CSRMatrix {
     /// stored inside blocks are dropped unless `keepExplicitZeros` is set.
     public init(bsr: BSRMatrix, keepExplicitZeros: Bool = false) {
         let r = bsr.block.rows, c = bsr.block.cols
+        let capacity = bsr.storedLogicalElements
         var rowPointers = [Int32](repeating: 0, count: bsr.rows + 1)
-        var columns: [Int32] = []
+        // Written in place, not appended: appends took most of a large matrix's conversion.
         var values: [Float] = []
-        columns.reserveCapacity(bsr.storedLogicalElements)
-        values.reserveCapacity(bsr.storedLogicalElements)
-        for br in 0..<bsr.blockRowCount {
-            let start = Int(bsr.rowPointers[br]), end = Int(bsr.rowPointers[br + 1])
-            for ii in 0..<min(r, bsr.rows - br * r) {
-                let row = br * r + ii
-                for p in start..<end {
-                    let col0 = Int(bsr.columnIndices[p]) * c
-                    for jj in 0..<min(c, bsr.cols - col0) {
-                        let v = bsr.values[p * r * c + ii * c + jj]
-                        if v != 0 || keepExplicitZeros {
-                            columns.append(Int32(col0 + jj))
-                            values.append(v)
+        var stored = 0
+        let columns = [Int32](unsafeUninitializedCapacity: capacity) { columnBuffer, columnCount in
+            values = [Float](unsafeUninitializedCapacity: capacity) { valueBuffer, valueCount in
+                for br in 0..<bsr.blockRowCount {
+                    let start = Int(bsr.rowPointers[br]), end = Int(bsr.rowPointers[br + 1])
+                    for ii in 0..<min(r, bsr.rows - br * r) {
+                        let row = br * r + ii
+                        for p in start..<end {
+                            let col0 = Int(bsr.columnIndices[p]) * c
+                            for jj in 0..<min(c, bsr.cols - col0) {
+                                let v = bsr.values[p * r * c + ii * c + jj]
+                                if v != 0 || keepExplicitZeros {
+                                    columnBuffer[stored] = Int32(col0 + jj)
+                                    valueBuffer[stored] = v
+                                    stored += 1
+                                }
+                            }
                         }
+                        rowPointers[row + 1] = Int32(stored)
                     }
                 }
-                rowPointers[row + 1] = Int32(columns.count)
+                valueCount = stored
             }
+            columnCount = stored
         }
         self.init(unchecked: bsr.rows, bsr.cols, rowPointers, columns, values)
     }
