@@ -326,7 +326,7 @@ extension SuiteRunner {
                         strategy: .balanced, runtime: .team, weight: 0)
         }
         func operands(_ c: PlannedCase, dense: Bool) throws -> (MatrixGroup, DenseMatrix, Reference) {
-            let group = try makeGroup(c, withDense: dense)
+            let group = try makeGroup(c, withDense: dense, withCSR: c.format == .csr)
             let b = try DenseMatrix.random(rows: group.bsr.cols, cols: t.n, seed: config.seed &+ UInt64(t.n))
             return (group, b, try Reference(group.bsr, b))
         }

@@ -97,7 +97,7 @@ final class MKLOperand: @unchecked Sendable {
     /// - Parameters:
     ///   - format: `.mklBSR` (square blocks dividing both sides of A), `.mklCSR` or `.mklDense`.
     ///   - n: columns of B, for the hint (1: the mv hint, and `mkl_sparse_s_mv` is called).
-    init(_ format: CaseFormat, bsr: BSRMatrix, csr: CSRMatrix, dense: DenseMatrix?, n: Int) throws {
+    init(_ format: CaseFormat, bsr: BSRMatrix, csr: CSRMatrix?, dense: DenseMatrix?, n: Int) throws {
         rows = bsr.rows
         cols = bsr.cols
         let routine = n == 1 ? "mv" : "mm"
@@ -124,6 +124,7 @@ final class MKLOperand: @unchecked Sendable {
                 }
             } }
         default:
+            guard let csr else { throw MatrixError.shapeMismatch("mkl-csr needs the CSR form of A") }
             self.dense = nil
             (rowPointers, columnIndices, values) = (csr.rowPointers, csr.columnIndices, csr.values)
             kernelName = "mkl_sparse_s_\(routine)__csr"

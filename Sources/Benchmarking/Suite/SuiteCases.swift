@@ -15,14 +15,17 @@ extension SuiteRunner {
     /// of the same logical matrix.
     struct MatrixGroup {
         let bsr: BSRMatrix
-        let csr: CSRMatrix
+        /// The CSR form; nil when no case of the group runs it (a BSR break-even probe).
+        let csr: CSRMatrix?
         var dense: DenseMatrix?
         let distribution: String
         let fillRatio: Double?
     }
 
-    /// - Parameter withDense: build the dense form (default: when the suite runs dense).
-    func makeGroup(_ c: PlannedCase, withDense: Bool? = nil) throws -> MatrixGroup {
+    /// - Parameters:
+    ///   - withDense: build the dense form (default: when the suite runs dense).
+    ///   - withCSR: build the CSR form.
+    func makeGroup(_ c: PlannedCase, withDense: Bool? = nil, withCSR: Bool = true) throws -> MatrixGroup {
         let source = config.sources[c.source]
         let bsr: BSRMatrix
         let fill: Double?
@@ -50,7 +53,7 @@ extension SuiteRunner {
                                  csr.nonzeros))
             }
         }
-        let csr = CSRMatrix(bsr: bsr)
+        let csr = withCSR ? CSRMatrix(bsr: bsr) : nil
         let dense = (withDense ?? (config.formats.contains(.dense) || config.formats.contains(.mklDense)))
             ? DenseMatrix(bsr: bsr) : nil
         return MatrixGroup(bsr: bsr, csr: csr, dense: dense, distribution: distribution, fillRatio: fill)
@@ -125,18 +128,26 @@ extension SuiteRunner {
             let format: SparseFormat = c.format == .bsr ? .bsr : .csr
             let kernel = try Kernel.select(format, block: c.format == .bsr ? a.block : try BlockShape(square: 1), n: n)
             kernelName = kernel.name
-            let operand: SparseOperand = c.format == .bsr ? .bsr(a) : .csr(group.csr)
+            let operand: SparseOperand = c.format == .bsr ? .bsr(a) : .csr(group.csr!)
             var threads = c.threads
+            var t1 = 0.0  // the one-thread time of a threaded case
             if threads > 1 {
                 // Below a work threshold derived from the fork/join cost of the
                 // case's runtime, run serially. The single-thread time is a short
                 // measurement here: the 1-thread case of this matrix is timed
-                // later, in the same rounds.
+                // later, in the same rounds. One cold call settles it when it is
+                // 100x past the threshold (a large product, whose short measurement
+                // took a few tenths of a second per case).
                 let serial = try ParallelSpMM(operand, b, kernel: kernel, options: DriverOptions(threads: 1))
-                let t1 = Benchmarking.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
-                    .summary.median
                 let overhead = peak?.forkJoinOverhead(c.runtime)
                     ?? ForkJoinCost.measure(c.runtime, threads: threads).beyondIdeal
+                let start = monotonicNanoseconds()
+                serial.run()
+                t1 = Double(monotonicNanoseconds() - start) * 1e-9
+                if t1 < 1000 * overhead {
+                    t1 = Benchmarking.measure(TimingPolicy(minRepetitions: 3, minTime: 0.005, warmup: 0.002)) { serial.run() }
+                        .summary.median
+                }
                 let choice = ParallelSpMM.threadsWorthUsing(threads, serialSeconds: t1, forkJoinOverhead: overhead,
                                                             runtime: c.runtime)
                 threads = choice.threads
@@ -159,8 +170,10 @@ extension SuiteRunner {
             result = { driver.result() }
             usedThreads = threads
             if threads > 1 && driver.partitionCount > 1 {
+                let rounds = Self.profileRounds(serialSeconds: t1)
                 profile = { try Self.profile(driver, serial: ParallelSpMM(operand, b, kernel: kernel,
-                                                                          options: DriverOptions(threads: 1))) }
+                                                                          options: DriverOptions(threads: 1)),
+                                             rounds: rounds) }
             }
         }
 
@@ -256,6 +269,11 @@ extension SuiteRunner {
         return entries
     }
 
+    /// Rounds of a partition profile: 9, or 5 for products of 10 ms and more
+    /// on one thread, whose rounds cost a tenth of a second each (the profile
+    /// of one 4096x4096 case at N = 64 took about a second); the profile records its rounds.
+    static func profileRounds(serialSeconds: Double) -> Int { serialSeconds >= 0.01 ? 5 : 9 }
+
     /// Rounds of (1-thread run, traced threaded run, each partition alone,
     /// FMA probe on one thread and on the driver's threads), back to back;
     /// see ``PartitionProfile``.
@@ -313,7 +331,7 @@ extension SuiteRunner {
         let aBytes: Double
         switch format.base {
         case .bsr: aBytes = Double(a.values.count * 4 + a.columnIndices.count * 4 + a.rowPointers.count * 4)
-        case .csr: aBytes = Double(group.csr.values.count * 8 + group.csr.rowPointers.count * 4)
+        case .csr: aBytes = Double(group.csr!.values.count * 8 + group.csr!.rowPointers.count * 4)
         default: aBytes = Double(a.rows * a.cols * 4)
         }
         return aBytes + Double(a.cols * n * 4) + Double(a.rows * n * 4)

@@ -92,13 +92,15 @@ public struct CostModel: Sendable {
             + 1e-9 * Double(k * n + m * n) * 4
     }
 
-    /// The serial measurement that decides whether a threaded sparse product's threads pay.
-    public func serialCheckSeconds(one: Double) -> Double { 0.002 + max(0.005, 3 * one) }
+    /// The serial measurement that decides whether a threaded sparse product's threads pay:
+    /// one call when it is far past the threshold (a millisecond, about 1000 x a team's
+    /// fork/join), else a short measurement.
+    public func serialCheckSeconds(one: Double) -> Double { one >= 1e-3 ? one : 0.002 + max(0.005, 3 * one) }
 
-    /// The partition profile of a threaded sparse case: 9 rounds of (one
-    /// thread, threaded, every partition alone, two 3 ms FMA probes).
+    /// The partition profile of a threaded sparse case: rounds of (one thread,
+    /// two threaded calls, every partition alone, two 3 ms FMA probes).
     public func profileSeconds(one: Double, threaded: Double) -> Double {
-        9 * (2 * one + threaded + 0.006)
+        Double(SuiteRunner.profileRounds(serialSeconds: one)) * (2 * one + 2 * threaded + 0.006)
     }
 }
 
