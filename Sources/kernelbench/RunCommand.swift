@@ -15,7 +15,7 @@ struct Run: ParsableCommand {
             With no options this runs the default suite: a 4096x4096 layer and LeNet-300-100's layers \
             (300x784, 100x300) x block sizes 1 (unstructured, CSR), 2, 4, 8, 16, 32 x sparsity 70/90% \
             x N 1 and 64 x threads 1 and all, then the break-even search (--break-even) for each of those \
-            block sizes, N and thread counts; planned to take about 2 1/2 minutes on 2 cores (the plan is \
+            block sizes, N and thread counts; planned to take about 2 minutes on 2 cores (the plan is \
             printed at the start). Options replace one axis of the chosen suite. \
             Dense is what a user would call, OpenBLAS on the same threads: cblas_sgemv at N = 1 \
             (kernel dense_f32_gemv__openblas), cblas_sgemm otherwise (dense_f32_gemm__openblas).

@@ -24,17 +24,18 @@ public struct CostModel: Sendable {
     /// Below this one-thread time a threaded sparse case runs serially (10 x a dispatch overhead).
     public var serialBelow = 50e-6
     /// Swift-side set-up, fitted to default runs on a quiet 2-core Zen 3
-    /// (reports/break-even.md). Per stored element: generation, the CSR form,
-    /// the driver's node-local copies, the verification product (a break-even
-    /// probe at 4096x4096 took 0.76-0.82 s per stored matrix at N = 1).
-    public var buildPerElement = 4.5e-8
+    /// (reports/break-even.md). Per stored element: generation, the CSR form
+    /// (a BSR probe has none), the driver's node-local copies, the verification
+    /// product (break-even probes at 4096x4096 took about 0.35 s per stored
+    /// matrix at N = 1, 0.76-0.82 s before generation drew values on every core).
+    public var buildPerElement = 3.0e-8
     /// Per element of a new group's dense form, with its copies and first
     /// calls: each such 4096x4096 set took about 1.2 s beyond the model
     /// without this term, in each of three runs.
     public var densePerElement = 7e-8
-    /// The Double reference (on every core) per multiply-add: probes at
-    /// N = 64 took 1.7-2.0 s per stored matrix.
-    public var referencePerProduct = 0.6e-9
+    /// The Double reference (on every core) per multiply-add: about 0.2 s for
+    /// a 4096x4096 probe at 70% density and N = 64.
+    public var referencePerProduct = 0.3e-9
     /// The quiet check (two 70 us probes around a repetition, best of three), per repetition.
     public var quietPerRepetition = 0.0005
     /// Per comparison set: the FMA probe sample after it, building the drivers
