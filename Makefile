@@ -10,8 +10,9 @@ run: deps
 	$(SWIFT) run -c release kernelbench
 
 ## Runs every test: Swift tests, the committed fuzz corpora replayed through
-## every parser, the C kernel tests (native, native under ASan + UBSan, and
-## NEON under qemu-aarch64), and a tiny filtered Google Benchmark run checked
+## every parser, the C kernel tests (native, native under ASan + UBSan, NEON
+## under qemu-aarch64, AVX-512 rows in portable C where the CPU lacks
+## AVX-512), and a tiny filtered Google Benchmark run checked
 ## for valid JSON.
 test: deps
 	$(SWIFT) build --build-tests

@@ -29,7 +29,13 @@
 #include "kernelbench.h"
 
 #if defined(__x86_64__)
+#if defined(KB_AVX512_EMULATED)
+/* Test builds only: the intrinsics in portable C (SIMDe), so the kernels run
+ * on a CPU without AVX-512 (Tests/ckernels/avx512_emulation.h). */
+#include "avx512_emulation.h"
+#else
 #include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "bsr_drive.h"
@@ -45,8 +51,13 @@
 #undef KB_BSR
 #undef KB_CSR
 
+#if defined(KB_AVX512_EMULATED)
+#define KB5
+#define KB5_INLINE static inline __attribute__((always_inline))
+#else
 #define KB5 __attribute__((target("avx512f,avx512vl,fma")))
 #define KB5_INLINE static inline __attribute__((always_inline, target("avx512f,avx512vl,fma")))
+#endif
 
 /* Upper bounds of the compile-time tile parameters (array sizes). */
 #define KB5_MAX_S 4

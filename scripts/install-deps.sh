@@ -16,6 +16,7 @@ packages=(
   libbenchmark-dev     # Google Benchmark harness (Benchmarks/)
   zlib1g-dev           # gzip'd IDX files (CZlib)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # NEON kernels run under qemu-aarch64
+  libsimde-dev         # AVX-512 kernels run in portable C on CPUs without AVX-512 (test-ckernels.sh)
   valgrind             # instruction-count gate
   numactl              # placement checks
   dataset-fashion-mnist  # the paper study's data
