@@ -17,8 +17,9 @@
 # Prints a Markdown table (median µs and GFLOP/s of each side, the median
 # per-round speedup B / A with quartiles), then per N the geometric mean of
 # the speedups, the named shapes' geometric mean, and the shapes where B is
-# more than 2% slower than A. Both ISAs must run on this CPU. Takes about
-# 10 s per case at the defaults. Environment: CC, CXX as paired-kernels.sh.
+# more than 2% slower than A. Both ISAs must run on this CPU. On 2 cores
+# the build takes about a minute, then each case under a second at the
+# defaults (AVX2). Environment: CC, CXX as paired-kernels.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
