@@ -218,10 +218,9 @@ import TestSupport
         #expect(object["break_even"] != nil)
         object["break_even"] = nil
         let old = try JSONSerialization.data(withJSONObject: object)
-        let dir = NSTemporaryDirectory() + "be-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try old.write(to: URL(fileURLWithPath: dir + "/old.json"))
-        let loaded = try BenchmarkReport.load(path: dir + "/old.json")
+        let folder = TemporaryFolder(prefix: "kb-be")
+        try old.write(to: URL(fileURLWithPath: folder.path + "/old.json"))
+        let loaded = try BenchmarkReport.load(path: folder.path + "/old.json")
         #expect(loaded.break_even == nil && loaded.benchmarks.count == report.benchmarks.count)
         // And a report without a search writes no section.
         report.break_even = nil

@@ -1,13 +1,11 @@
 import Foundation
 import Testing
 @testable import BlockSparse
+import TestSupport
 
 @Suite struct SafeTensorsTests {
-    let dir: String = {
-        let d = NSTemporaryDirectory() + "kb-st-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }()
+    private let folder = TemporaryFolder(prefix: "kb-st")
+    var dir: String { folder.path }
 
     /// Builds a file by hand: header JSON + raw bytes.
     func file(_ header: String, _ data: [UInt8], lengthOverride: UInt64? = nil) -> String {

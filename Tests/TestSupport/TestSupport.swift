@@ -24,6 +24,20 @@ public func randomBSR(_ rows: Int, _ cols: Int, _ r: Int, _ c: Int, sparsity: Do
                                         distribution: distribution, seed: seed))
 }
 
+/// A fresh folder under the system's temporary directory, removed with
+/// everything in it when the last reference goes (a suite instance lives for
+/// one test), so test runs leave nothing behind.
+public final class TemporaryFolder: Sendable {
+    public let path: String
+
+    public init(prefix: String) {
+        path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
 /// Runs the built `kernelbench` executable in a fresh temporary folder, the
 /// way a user types it: the process helper of the end-to-end CLI suites.
 public struct CLIRunner {
@@ -43,13 +57,11 @@ public struct CLIRunner {
         return nil
     }()
 
+    private let folder: TemporaryFolder
     /// The working folder of every command this runner starts.
-    public let dir: String
+    public var dir: String { folder.path }
 
-    public init(prefix: String) {
-        dir = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    public init(prefix: String) { folder = TemporaryFolder(prefix: prefix) }
 
     /// Runs the executable with `args` in `dir`; with `shell`, runs /bin/sh
     /// with `args` instead (to set a ulimit first).
