@@ -91,7 +91,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("prune-to"), help: "Block-prune the --safetensors weights by mean |w| to this block sparsity for each block size.")
     var pruneTo: Double?
 
-    @Option(help: "Partitioning across threads: balanced (4 chunks of equal nonzero cost per thread, handed out as threads become free), equal-rows (one range of equal row count per thread), or both (balanced,equal-rows) to see the gain from balancing. Applies to threaded bsr and csr cases; their names end in /equal-rows, and each is compared with csr of its own strategy.")
+    @Option(help: "Partitioning across threads: balanced (4 chunks of equal nonzero cost per thread, handed out costliest first as threads become free), equal-rows (one range of equal row count per thread), or both (balanced,equal-rows) to see the gain from balancing. Applies to threaded bsr and csr cases; their names end in /equal-rows, and each is compared with csr of its own strategy.")
     var strategy: String = "balanced"
 
     @Option(help: "Threading runtime of threaded bsr and csr cases: team (workers kept for each case's warm-up and timed calls in a round, about a microsecond per product), dispatch (one concurrentPerform per product, tens of microseconds here), or both (team,dispatch) to see what the runtime costs; names of dispatch cases end in /dispatch, and each is compared with csr of its own runtime.")

@@ -135,6 +135,25 @@ import TestSupport
         #expect(driver.result().values.withUnsafeBufferPointer { ref.verify($0, ld: 64, initial: initial) }.passed)
     }
 
+    @Test func partitionsAreHandedOutCostliestFirst() throws {
+        // Power-law rows give chunks of unequal cost; one dense block row gives an
+        // N split, whose slices cost the same and keep their index order.
+        let cases = [(randomBSR(400, 256, 4, 4, sparsity: 0.7, .powerlaw, seed: 9), 3),
+                     (randomBSR(8, 256, 8, 8, sparsity: 0.0, seed: 8), 2)]
+        for (a, threads) in cases {
+            let b = try DenseMatrix.random(rows: 256, cols: 64, seed: 10)
+            let kernel = try Kernel.select(.bsr, block: a.block, n: 64)
+            let driver = try ParallelSpMM(.bsr(a), b, kernel: kernel, options: DriverOptions(threads: threads))
+            let order = driver.handOutOrder, cost = driver.plan.partitions.map(\.cost)
+            #expect(order.sorted() == Array(cost.indices), "every partition once")
+            #expect(zip(order, order.dropFirst()).allSatisfy { cost[$0] > cost[$1] || (cost[$0] == cost[$1] && $0 < $1) },
+                    "costs \(order.map { cost[$0] })")
+            if driver.plan.columnSlices == 1 { #expect(order != Array(cost.indices), "the chunks here differ in cost") }
+            driver.run()
+            #expect(driver.result() == (try singleThreaded(a, b, kernel)))
+        }
+    }
+
     @Test func csrOperandAndEmptyMatrices() throws {
         let bsr = randomBSR(50, 40, 1, 1, sparsity: 0.9, seed: 2)
         let csr = CSRMatrix(bsr: bsr)

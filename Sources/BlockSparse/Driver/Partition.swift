@@ -49,9 +49,9 @@ public struct PartitionPlan: Sendable, Equatable {
     ///   columns wide) until it does not or every worker has a slice; then the
     ///   rows are cut into `chunksPerWorker` contiguous ranges per worker (one
     ///   range for a single worker) whose prefix costs are closest to equal
-    ///   shares. concurrentPerform hands the
-    ///   chunks out as threads ask for them, so a worker that starts late or
-    ///   shares its core with other work takes fewer of them.
+    ///   shares. The driver hands the chunks out, costliest first, as
+    ///   threads ask for them, so a worker that starts late or shares its
+    ///   core with other work takes fewer of them.
     /// - Equal rows: one contiguous range of equal row count per worker.
     /// - Partitions are assigned to nodes in contiguous groups, proportionally
     ///   to each node's CPU count, so a node's partitions touch adjacent rows.
