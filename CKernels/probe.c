@@ -1,5 +1,10 @@
 /* FMA peak probe: enough independent accumulator chains to cover the FMA
  * latency on every port, so the loop runs at the machine's FMA throughput. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getcpu */
+#endif
+#include <sched.h>
+
 #include "kernelbench.h"
 
 #if defined(__x86_64__)
@@ -171,6 +176,14 @@ void kb_spin_pause(void) {
     _mm_pause();
 #elif defined(__aarch64__)
     __asm__ volatile("yield");
+#endif
+}
+
+int kb_current_cpu(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
 #endif
 }
 

@@ -193,6 +193,9 @@ void kb_triad(float *a, const float *b, const float *c, float s, int64_t n);
  */
 void kb_spin_pause(void);
 
+/** The CPU the calling thread runs on now (-1 where the OS does not say). */
+int kb_current_cpu(void);
+
 /** Compiler and flags the kernels were built with; static storage. */
 const char *kb_compiler_info(void);
 

@@ -389,6 +389,37 @@ import TestSupport
         #expect(QuietCheck(tolerance: 1).isQuiet())
     }
 
+    @Test func quietCheckProbesEveryCoreOfAThreadedSet() throws {
+        let lenient = QuietCheck(tolerance: 1)  // any sample passes: only a thread that never started fails
+        lenient.cores = 1000
+        #expect(lenient.cores == ProcessInfo.processInfo.activeProcessorCount)
+        let strict = QuietCheck(tolerance: -1)
+        strict.cores = 2
+        #expect(!strict.isQuiet())
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            // Both threads must start within the window: 5 ms in a run, 2 s here, where the
+            // tests beside this one may hold Dispatch's threads for a while (as WorkerTeamTests
+            // waits up to 60 s for its worker).
+            let patient = QuietCheck(tolerance: 1, startWithin: 2)
+            patient.cores = 2
+            let deadline = Date().addingTimeInterval(120)
+            var passed = false
+            while !passed && Date() < deadline { passed = patient.isQuiet() }
+            #expect(passed, "no check of 2 cores got both threads started within 2 s in 120 s")
+        }
+        // The suite tells the check the most threads of each comparison set.
+        var c = config([.bsr], threads: [1, 2])
+        c.blocks = [shape(4, 4)]
+        c.sparsities = [0.5]
+        c.ns = [5]
+        let runner = SuiteRunner(config: c, context: MachineContext.current(), peak: nil)
+        nonisolated(unsafe) var told: [Int] = []
+        runner.quietGate = QuietGate(maxWait: 0, isQuiet: { true }, waitStep: { true })
+        runner.quietGate?.setCores = { told.append($0) }
+        try runner.run(try runner.plan())
+        #expect(told == [2], "one comparison set, threads 1 and 2")
+    }
+
     @Test func suiteRecordsRetimedRounds() throws {
         var c = config([.bsr, .csr], threads: [1])
         c.blocks = [shape(4, 4)]

@@ -438,7 +438,7 @@ public enum ReportRenderer {
         guard let most = disturbed.max() else { return [] }
         return ["\(disturbed.count) case\(disturbed.count == 1 ? "" : "s") kept up to \(most) round\(most == 1 ? "" : "s") "
                 + "timed while the quiet check failed around them (the set's limit of dropped rounds or the run's "
-                + "retime budget was spent): another workload shared the core then, and their medians may read slow "
+                + "retime budget was spent): another workload shared a core they ran on, and their medians may read slow "
                 + "(disturbed_rounds in the JSON)."]
     }
 

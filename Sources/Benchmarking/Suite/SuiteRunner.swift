@@ -229,7 +229,8 @@ public final class SuiteRunner {
             let timed = prepared.indices.filter { prepared[$0].call != nil }
             var measurements = [Measurement?](repeating: nil, count: prepared.count)
             timedTogether.append(timed.map { prepared[$0].planned.name })
-            let measured = timeTogether(timed.map { prepared[$0].call! }, sessions: timed.map { prepared[$0].session })
+            let measured = timeTogether(timed.map { prepared[$0].call! }, sessions: timed.map { prepared[$0].session },
+                                        cores: timed.map { prepared[$0].planned.threads }.max() ?? 1)
             for (i, m) in zip(timed, measured) { measurements[i] = m }
             var done = first
             func emit(_ p: PreparedCase, _ m: Measurement?) throws {
@@ -284,8 +285,10 @@ public final class SuiteRunner {
     }
     static let planPrior = 0.1
 
-    /// Times the bodies in interleaved rounds behind the quiet gate, counting dropped rounds.
-    func timeTogether(_ bodies: [() -> Void], sessions: [Session?]) -> [Measurement] {
+    /// Times the bodies in interleaved rounds behind the quiet gate, which
+    /// checks `cores` cores (the most threads a body uses), counting dropped rounds.
+    func timeTogether(_ bodies: [() -> Void], sessions: [Session?], cores: Int) -> [Measurement] {
+        quietGate?.setCores(cores)
         let ms = measureInterleaved(config.timing, bodies, sessions: sessions, quiet: quietGate)
         if let dropped = ms.first?.retimedRounds {
             retimed.timedSets += 1

@@ -217,6 +217,8 @@ public struct QuietGate {
     /// Seconds of waiting and dropped rounds that every call together may
     /// spend (nil: no such bound).
     public var budget: RetimeBudget?
+    /// Tells the check how many cores the next comparison set runs on.
+    public var setCores: (Int) -> Void = { _ in }
 
     public init(maxWait: Double, budget: RetimeBudget? = nil, isQuiet: @escaping () -> Bool,
                 waitStep: @escaping () -> Bool) {
