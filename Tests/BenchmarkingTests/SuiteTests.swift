@@ -302,21 +302,23 @@ import TestSupport
         #expect(slowCalls == 2 * timed[0].perCall.count + 1)
     }
 
-    /// A round with a failed quiet check on either side is dropped and timed
-    /// again (order still alternating), at most max(3, minRepetitions) times.
+    /// A repetition with a failed quiet check on either side is dropped and
+    /// its round timed again (order still alternating), at most
+    /// max(3, minRepetitions) times per body; the other bodies keep theirs.
     @Test func disturbedRoundsAreTimedAgain() {
         var order: [Int] = []
         let policy = TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0, minRepetitionTime: 0)
-        // Checks: before the first round and after each of its two bodies pass;
-        // in the second round the check after the second body fails; then all pass.
+        // Checks: before the first round and after each of its two bodies pass; in the
+        // second (backward) round the check after body 1 passes and the one after body 0 fails.
         var answers = [true, true, true, true, false], waits = 0
         let gate = QuietGate(maxWait: 1, isQuiet: { answers.isEmpty ? true : answers.removeFirst() },
                              waitStep: { waits += 1; return true })
         let ms = measureInterleaved(policy, [{ order.append(0) }, { order.append(1) }], quiet: gate)
-        #expect(ms.map(\.perCall.count) == [3, 3])
-        #expect(ms.map(\.retimedRounds) == [1, 1] && ms.map(\.disturbedRounds) == [0, 0])
+        // Body 0 lost its second repetition; body 1 kept every one, and one more from the retimed round.
+        #expect(ms.map(\.perCall.count) == [3, 4])
+        #expect(ms.map(\.retimedRounds) == [1, 0] && ms.map(\.disturbedRounds) == [0, 0])
         #expect(waits == 1)
-        // Four attempts: the second (backward) was dropped and timed again backward.
+        // Four rounds: the second (backward) was timed again backward.
         #expect(order == [0, 1] + [0, 0, 1, 1] + [1, 1, 0, 0] + [1, 1, 0, 0] + [0, 0, 1, 1])
         // A machine that never looks quiet: 3 rounds dropped, then the rounds are kept.
         let never = QuietGate(maxWait: 0, isQuiet: { false }, waitStep: { Issue.record("no waiting budget"); return false })
@@ -331,6 +333,28 @@ import TestSupport
         // Without a gate nothing is counted.
         #expect(measureInterleaved(policy, [{}]).first?.retimedRounds == nil)
         #expect(measureInterleaved(policy, [{}]).first?.disturbedRounds == nil)
+    }
+
+    /// A threaded body needs every core quiet, a one-thread body only the
+    /// timing thread's: with the second core always taken, the one-thread
+    /// body keeps every repetition while the threaded one drops its allowed
+    /// three and then keeps its repetitions as disturbed.
+    @Test func eachBodyIsJudgedByTheCoresItRunsOn() {
+        var order: [Int] = []
+        let policy = TimingPolicy(minRepetitions: 3, minTime: 0, warmup: 0, minRepetitionTime: 0)
+        let secondCoreTaken = QuietVerdict(timingCore: true, everyCore: false)
+        var waits = 0
+        let gate = QuietGate(maxWait: 0, check: { secondCoreTaken }, waitStep: { waits += 1; return secondCoreTaken })
+        let ms = measureInterleaved(policy, [{ order.append(0) }, { order.append(1) }], threads: [1, 2], quiet: gate)
+        #expect(ms.map(\.retimedRounds) == [0, 3] && ms.map(\.disturbedRounds) == [0, 3])
+        // Three rounds timed again in the same order, then three that alternate.
+        #expect(ms.map(\.perCall.count) == [6, 3])
+        #expect(order == [0, 1] + Array(repeating: [0, 0, 1, 1], count: 4).joined() + [1, 1, 0, 0, 0, 0, 1, 1])
+        #expect(waits == 0)
+        // With both bodies on one thread nothing is dropped.
+        let oneThread = measureInterleaved(policy, [{}, {}], quiet: gate)
+        #expect(oneThread.map(\.retimedRounds) == [0, 0] && oneThread.map(\.perCall.count) == [3, 3])
+        #expect(secondCoreTaken.allows(threads: 1) && !secondCoreTaken.allows(threads: 2))
     }
 
     /// The run-wide retime budget bounds waits and dropped rounds across
@@ -386,8 +410,8 @@ import TestSupport
     @Test func quietCheckComparesAgainstItsBestSample() {
         let strict = QuietCheck(tolerance: -1)  // needs twice its best: never quiet
         #expect(strict.best > 0 && strict.sample() > 0)
-        #expect(!strict.isQuiet())
-        #expect(QuietCheck(tolerance: 1).isQuiet())
+        #expect(strict.check() == .disturbed)
+        #expect(QuietCheck(tolerance: 1).check() == .quiet)
     }
 
     @Test func quietCheckProbesEveryCoreOfAThreadedSet() throws {
@@ -396,7 +420,7 @@ import TestSupport
         #expect(lenient.cores == ProcessInfo.processInfo.activeProcessorCount)
         let strict = QuietCheck(tolerance: -1)
         strict.cores = 2
-        #expect(!strict.isQuiet())
+        #expect(strict.check() == .disturbed)
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
             // Both threads must start within the window: 5 ms in a run, 2 s here, where the
             // tests beside this one may hold Dispatch's threads for a while (as WorkerTeamTests
@@ -405,8 +429,18 @@ import TestSupport
             patient.cores = 2
             let deadline = Date().addingTimeInterval(120)
             var passed = false
-            while !passed && Date() < deadline { passed = patient.isQuiet() }
+            while !passed && Date() < deadline { passed = patient.check() == .quiet }
             #expect(passed, "no check of 2 cores got both threads started within 2 s in 120 s")
+            // A partner that does not start at once fails every core, but the timing thread
+            // probes its own core alone: no window at all, so the first thread in gives up.
+            let impatient = QuietCheck(tolerance: 1, startWithin: 0)
+            impatient.cores = 2
+            var verdicts: [QuietVerdict] = []
+            while verdicts.count < 200 && !verdicts.contains(QuietVerdict(timingCore: true, everyCore: false)) {
+                verdicts.append(impatient.check())
+            }
+            #expect(verdicts.contains(QuietVerdict(timingCore: true, everyCore: false)),
+                    "no check with a late partner in 200: \(Set(verdicts.map { "\($0)" }))")
         }
         // The suite tells the check the most threads of each comparison set.
         var c = config([.bsr], threads: [1, 2])

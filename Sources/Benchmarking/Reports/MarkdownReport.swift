@@ -23,9 +23,9 @@ extension ReportRenderer {
         for w in contextWarnings(r.context) + disturbedWarnings(r) { o += "> **Note:** \(mdEscape(w))\n\n" }
         let retimed = medians.compactMap(\.retimed_rounds).filter { $0 > 0 }
         if let most = retimed.max() {
-            o += "> **Note:** the quiet check (a load probe of every core a case uses, around every timed repetition) failed in rounds of "
-                + "\(retimed.count) case\(retimed.count == 1 ? "" : "s") (up to \(most) round\(most == 1 ? "" : "s") each): "
-                + "another workload shared a core they ran on, and those rounds were dropped and timed again "
+            o += "> **Note:** the quiet check (a load probe of every core a case uses, around every timed repetition) failed around "
+                + "repetitions of \(retimed.count) case\(retimed.count == 1 ? "" : "s") (up to \(most) each): "
+                + "another workload shared a core they ran on, and those repetitions were dropped and timed again "
                 + "(`retimed_rounds` in the JSON).\n\n"
         }
 

@@ -436,8 +436,8 @@ public enum ReportRenderer {
     static func disturbedWarnings(_ r: BenchmarkReport) -> [String] {
         let disturbed = medianEntries(r).compactMap(\.disturbed_rounds).filter { $0 > 0 }
         guard let most = disturbed.max() else { return [] }
-        return ["\(disturbed.count) case\(disturbed.count == 1 ? "" : "s") kept up to \(most) round\(most == 1 ? "" : "s") "
-                + "timed while the quiet check failed around them (the set's limit of dropped rounds or the run's "
+        return ["\(disturbed.count) case\(disturbed.count == 1 ? "" : "s") kept up to \(most) repetition\(most == 1 ? "" : "s") "
+                + "timed while the quiet check failed around them (the case's limit of dropped repetitions or the run's "
                 + "retime budget was spent): another workload shared a core they ran on, and their medians may read slow "
                 + "(disturbed_rounds in the JSON)."]
     }

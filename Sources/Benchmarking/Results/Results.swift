@@ -52,12 +52,13 @@ public struct BenchmarkEntry: Codable, Sendable, Equatable {
     public var error_message: String?
     /// Where a threaded case's time goes (median entry of threaded driver cases only).
     public var partition_profile: PartitionProfile? = nil
-    /// Rounds of this case's comparison set that were timed and dropped
-    /// because the quiet check failed around them (nil: no quiet check).
+    /// This case's repetitions that were timed and dropped because the quiet
+    /// check failed around them, each timed again in a later round of its
+    /// comparison set (nil: no quiet check).
     public var retimed_rounds: Int? = nil
-    /// Rounds of this case's comparison set kept although the quiet check
-    /// failed around them (its limit of dropped rounds or the run's retime
-    /// budget was spent; nil: no quiet check).
+    /// This case's repetitions kept although the quiet check failed around
+    /// them (its limit of dropped repetitions or the run's retime budget was
+    /// spent; nil: no quiet check).
     public var disturbed_rounds: Int? = nil
     /// Median time of the MKL case on the same storage and threads (mkl-bsr
     /// for bsr, mkl-csr for csr, mkl-dense for dense) over this case's; nil

@@ -312,7 +312,7 @@ extension SuiteRunner {
 
     /// Runs one search: dense from the grid (or timed once per source, N and thread count), then
     /// every probe built, verified and timed through ``prepareCase(_:group:b:reference:)``
-    /// and ``timeTogether(_:sessions:cores:)`` like the grid's cases. One-line notices
+    /// and ``timeTogether(_:sessions:threads:)`` like the grid's cases. One-line notices
     /// (unreachable sparsities, serial fallbacks) are not repeated for probes.
     func searchBreakEven(_ t: BreakEvenTarget, search: BreakEvenSearch) throws -> BreakEvenResult {
         let source = config.sources[t.source]
@@ -357,7 +357,7 @@ extension SuiteRunner {
                     seconds = Benchmarking.measure(config.timing, call).summary.median
                     Thread.sleep(forTimeInterval: 0.2)
                 } else {
-                    seconds = timeTogether([call], sessions: [p.session], cores: 1)[0].summary.median
+                    seconds = timeTogether([call], sessions: [p.session], threads: [1])[0].summary.median
                 }
             }
             searchDense[denseKey] = (p.base.kernel, seconds, 1)
@@ -385,7 +385,7 @@ extension SuiteRunner {
                                            max_rel_error: p.base.max_rel_error)
                 defer { points.append(point) }
                 guard let call = p.call else { return nil }
-                let median = timeTogether([call], sessions: [p.session], cores: c.threads)[0].summary.median
+                let median = timeTogether([call], sessions: [p.session], threads: [c.threads])[0].summary.median
                 point.seconds = median
                 point.speedup_vs_dense = median > 0 ? denseSeconds / median : nil
                 return median

@@ -76,7 +76,7 @@ public struct CostModel: Sendable {
         return one / (1 + threadGain * Double(threads - 1))
     }
 
-    /// Seconds ``measureInterleaved(_:_:quiet:)`` spends on one body of call
+    /// Seconds ``measureInterleaved(_:_:sessions:threads:quiet:)`` spends on one body of call
     /// time `t` timed with others (or behind the quiet check): the warm-up,
     /// then per repetition a re-warm and the timed calls.
     public func timingSeconds(_ t: Double, policy: TimingPolicy, quiet: Bool) -> Double {

@@ -26,12 +26,13 @@ public final class SuiteRunner {
     public var onNotice: ((String) -> Void)?
     /// Asked before every round of a comparison set and after every timed
     /// repetition whether the machine is undisturbed (``QuietCheck/gate(maxWait:)``);
-    /// disturbed rounds are timed again and counted in `retimed_rounds`, or,
-    /// once the gate's budget is spent, kept and counted in `disturbed_rounds`.
-    /// Nil: every round is kept.
+    /// disturbed repetitions are timed again and counted in `retimed_rounds`,
+    /// or, once the gate's budget is spent, kept and counted in
+    /// `disturbed_rounds`. Nil: every repetition is kept.
     public var quietGate: QuietGate?
-    /// Comparison sets timed behind the quiet gate, those with retimed rounds,
-    /// the rounds dropped in all, and the rounds kept although the check failed.
+    /// Comparison sets timed behind the quiet gate, those with dropped
+    /// repetitions, and the repetitions dropped and kept although the check
+    /// failed (each set's most of one case, summed over sets).
     public private(set) var retimed: (timedSets: Int, sets: Int, rounds: Int, disturbed: Int) = (0, 0, 0, 0)
     /// Tests only: perturb one output element before verification, to prove
     /// that a mismatch is recorded and never timed.
@@ -177,7 +178,7 @@ public final class SuiteRunner {
     /// Runs every planned case in order. The cases of one comparison (same
     /// matrix and N: BSR, CSR, dense, each thread count and partition strategy)
     /// are verified one by one and then timed together in interleaved rounds
-    /// (``measureInterleaved(_:_:quiet:)``), so a slow stretch of a shared machine
+    /// (``measureInterleaved(_:_:sessions:threads:quiet:)``), so a slow stretch of a shared machine
     /// falls on all of them and their speedups stay honest. Dense with more
     /// than one OpenBLAS thread is verified and timed on its own after the
     /// sparse cases: OpenBLAS's idle workers spin for about 0.1 s after each
@@ -230,7 +231,7 @@ public final class SuiteRunner {
             var measurements = [Measurement?](repeating: nil, count: prepared.count)
             timedTogether.append(timed.map { prepared[$0].planned.name })
             let measured = timeTogether(timed.map { prepared[$0].call! }, sessions: timed.map { prepared[$0].session },
-                                        cores: timed.map { prepared[$0].planned.threads }.max() ?? 1)
+                                        threads: timed.map { prepared[$0].planned.threads })
             for (i, m) in zip(timed, measured) { measurements[i] = m }
             var done = first
             func emit(_ p: PreparedCase, _ m: Measurement?) throws {
@@ -285,18 +286,20 @@ public final class SuiteRunner {
     }
     static let planPrior = 0.1
 
-    /// Times the bodies in interleaved rounds behind the quiet gate, which
-    /// checks `cores` cores (the most threads a body uses), counting dropped rounds.
-    func timeTogether(_ bodies: [() -> Void], sessions: [Session?], cores: Int) -> [Measurement] {
-        quietGate?.setCores(cores)
-        let ms = measureInterleaved(config.timing, bodies, sessions: sessions, quiet: quietGate)
-        if let dropped = ms.first?.retimedRounds {
+    /// Times the bodies, running on `threads` threads each, in interleaved
+    /// rounds behind the quiet gate, which checks as many cores as the most
+    /// threads a body uses, counting each set's most dropped and most
+    /// disturbed repetitions of one case.
+    func timeTogether(_ bodies: [() -> Void], sessions: [Session?], threads: [Int]) -> [Measurement] {
+        quietGate?.setCores(threads.max() ?? 1)
+        let ms = measureInterleaved(config.timing, bodies, sessions: sessions, threads: threads, quiet: quietGate)
+        if let dropped = ms.compactMap(\.retimedRounds).max() {
             retimed.timedSets += 1
             if dropped > 0 {
                 retimed.sets += 1
                 retimed.rounds += dropped
             }
-            retimed.disturbed += ms.first?.disturbedRounds ?? 0
+            retimed.disturbed += ms.compactMap(\.disturbedRounds).max() ?? 0
         }
         return ms
     }

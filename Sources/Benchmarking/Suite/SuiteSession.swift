@@ -181,17 +181,20 @@ public enum SuiteSession {
         return measured
     }
 
-    /// What the quiet check did over the run, for the user: rounds retimed,
-    /// rounds kept disturbed, and a warning when it failed around most sets.
+    /// What the quiet check did over the run, for the user: repetitions
+    /// retimed and kept disturbed (each set's most of one case, summed), and a
+    /// warning when it failed around most sets.
     static func quietCheckSummary(_ retimed: (timedSets: Int, sets: Int, rounds: Int, disturbed: Int)) -> [String] {
         var lines: [String] = []
         if retimed.sets > 0 {
-            lines.append("kernelbench: the quiet check failed around \(retimed.rounds) round(s) in \(retimed.sets) of "
-                         + "\(retimed.timedSets) comparison set(s); they were timed again (retimed_rounds in the results)")
+            lines.append("kernelbench: the quiet check failed around \(retimed.rounds) repetition(s) in \(retimed.sets) of "
+                         + "\(retimed.timedSets) comparison set(s), counting each set's most of one case; they were timed "
+                         + "again (retimed_rounds in the results)")
         }
         if retimed.disturbed > 0 {
-            lines.append("kernelbench: \(retimed.disturbed) round(s) were kept although the quiet check failed around them "
-                         + "(a set's limit of dropped rounds or the run's --retime-budget was spent; disturbed_rounds in the results)")
+            lines.append("kernelbench: \(retimed.disturbed) repetition(s) were kept although the quiet check failed around "
+                         + "them, counting each set's most of one case (a case's limit of dropped repetitions or the run's "
+                         + "--retime-budget was spent; disturbed_rounds in the results)")
         }
         if retimed.timedSets >= 4 && 2 * retimed.sets > retimed.timedSets {
             lines.append("kernelbench: warning: the quiet check failed around most comparison sets. Either another workload "

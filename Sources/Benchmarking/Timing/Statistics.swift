@@ -64,11 +64,13 @@ public struct TimingPolicy: Sendable, Codable, Equatable {
 public struct Measurement: Sendable {
     public let perCall: [Double]
     public let callsPerRepetition: Int
-    /// Rounds timed and then dropped because the quiet check failed around
-    /// them (see ``measureInterleaved(_:_:quiet:)``); nil without a check.
+    /// Repetitions timed and then dropped because the quiet check failed
+    /// around them, each timed again in a later round (see
+    /// ``measureInterleaved(_:_:sessions:threads:quiet:)``); nil without a check.
     public var retimedRounds: Int? = nil
-    /// Rounds kept although the check failed around them: the set's limit
-    /// of dropped rounds or the run's ``RetimeBudget`` was spent; nil without a check.
+    /// Repetitions kept although the check failed around them: the body's
+    /// limit of dropped repetitions or the run's ``RetimeBudget`` was spent;
+    /// nil without a check.
     public var disturbedRounds: Int? = nil
     public var summary: Summary { Summary(perCall) }
 }
@@ -111,23 +113,30 @@ public func measure(_ policy: TimingPolicy, session: Session? = nil, _ body: () 
 /// never during another body or a quiet check.
 ///
 /// `quiet`, when given, is asked before a round and after each body's timed
-/// repetition whether the machine is undisturbed (``QuietCheck``). A round
-/// with a failed check is dropped and timed again, after waiting (up to
-/// `quiet.maxWait` seconds per call of this function) for the check to pass:
-/// on a shared VM another workload can take part of the core for seconds,
-/// and every kernel then reads 20-45% slower. At most `minRepetitions` rounds
-/// (at least 3) are dropped, and only while the gate's run-wide budget
-/// lasts (waits and dropped rounds are charged to it); later rounds are kept
-/// whatever the check says. Each measurement reports how many rounds were
-/// dropped and how many were kept disturbed.
+/// repetition whether the machine is undisturbed (``QuietCheck``), so each
+/// repetition lies between two checks. `threads[i]` (1 when not given) says
+/// which verdict body i needs: the timing thread's core, or every core of the
+/// set (``QuietVerdict/allows(threads:)``). A repetition whose checks do not
+/// allow it is dropped, and the round (every body, in the same order) is
+/// timed again after waiting (up to `quiet.maxWait` seconds per call of this
+/// function) for the check to pass: on a shared VM another workload can take
+/// part of a core for seconds, and every kernel then reads 20-45% slower.
+/// The other bodies keep their repetitions of that round: a one-thread body
+/// timed on a quiet core is not dropped because the second core was taken.
+/// At most `minRepetitions` (at least 3) repetitions of a body are dropped,
+/// and only while the gate's run-wide budget lasts (waits and retimed rounds
+/// are charged to it); later ones are kept whatever the check says. Each
+/// measurement reports how many of its body's repetitions were dropped and
+/// how many were kept disturbed.
 public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], sessions: [Session?] = [],
-                               quiet: QuietGate? = nil) -> [Measurement] {
+                               threads: [Int] = [], quiet: QuietGate? = nil) -> [Measurement] {
     guard !bodies.isEmpty else { return [] }
     func hasSession(_ i: Int) -> Bool { i < sessions.count && sessions[i] != nil }
     /// Body i's calls of one round, inside its session if it has one.
     func inSession(_ i: Int, _ calls: () -> Void) {
         if i < sessions.count, let session = sessions[i] { session(calls) } else { calls() }
     }
+    func threadsOf(_ i: Int) -> Int { i < threads.count ? threads[i] : 1 }
     /// Untimed calls for at least the warm-up time (at least one); seconds per call.
     func warm(_ body: () -> Void) -> Double {
         var warmCalls = 0
@@ -152,66 +161,92 @@ public func measureInterleaved(_ policy: TimingPolicy, _ bodies: [() -> Void], s
     }
     var samples = Array(repeating: [Double](), count: bodies.count)
     var totals = Array(repeating: 0.0, count: bodies.count)
-    var round = 0, dropped = 0, disturbed = 0
+    var dropped = Array(repeating: 0, count: bodies.count), disturbed = dropped
+    var backward = false  // rounds alternate; a retimed round keeps the dropped one's order
     let maxDropped = max(3, policy.minRepetitions)
+    let setThreads = bodies.indices.map(threadsOf).max()!
     var waitLeft = quiet?.maxWait ?? 0
     let budgetLeft = { quiet?.budget?.left ?? .infinity }
-    var quietNow = quiet?.isQuiet() ?? true  // the check after a round is the next one's check before
-    while round < policy.minRepetitions
-            || (totals.contains { $0 < policy.minTime } && round < policy.maxRepetitions) {
+    var verdict = quiet?.check() ?? .quiet  // the check after a round is the next one's check before
+    func needsMore(_ i: Int) -> Bool {
+        samples[i].count < policy.minRepetitions
+            || (totals[i] < policy.minTime && samples[i].count < policy.maxRepetitions)
+    }
+    while bodies.indices.contains(where: needsMore) {
         // After a failed check, wait for the disturbance to pass (within this call's and the run's budgets).
-        while let quiet, !quietNow, waitLeft > 0, budgetLeft() > 0 {
+        while let quiet, !verdict.allows(threads: setThreads), waitLeft > 0, budgetLeft() > 0 {
             let t0 = monotonicNanoseconds()
-            quietNow = quiet.waitStep()
+            verdict = quiet.waitStep()
             let waited = Double(monotonicNanoseconds() - t0) * 1e-9
             waitLeft -= waited
             quiet.budget?.charge(waited)
         }
         let roundStart = monotonicNanoseconds()
-        var calm = quietNow
-        var timed: [(body: Int, seconds: Double)] = []
+        var retimeRound = false
         for step in bodies.indices {
-            // (a retimed round keeps the dropped one's order: kept rounds alternate)
-            let i = round % 2 == 0 ? step : bodies.count - 1 - step
+            let i = backward ? bodies.count - 1 - step : step
+            var seconds = 0.0
             inSession(i) {
                 // (with a quiet check, a single body re-warms too: the check reads 128 KiB;
                 // and in a new session: its workers start with its first calls)
                 if bodies.count > 1 || quiet != nil || hasSession(i) { _ = warm(bodies[i]) }
                 let t0 = monotonicNanoseconds()
                 for _ in 0..<calls[i] { bodies[i]() }
-                timed.append((i, Double(monotonicNanoseconds() - t0) * 1e-9))
+                seconds = Double(monotonicNanoseconds() - t0) * 1e-9
             }
-            if let quiet {  // checked after every body: each repetition lies between two checks
-                quietNow = quiet.isQuiet()
-                calm = calm && quietNow
+            if let quiet {
+                let before = verdict
+                verdict = quiet.check()
+                if !(before.allows(threads: threadsOf(i)) && verdict.allows(threads: threadsOf(i))) {
+                    if dropped[i] < maxDropped, budgetLeft() > 0 {
+                        dropped[i] += 1
+                        retimeRound = true
+                        continue
+                    }
+                    disturbed[i] += 1
+                }
             }
-        }
-        if let quiet, !calm {
-            if dropped < maxDropped, budgetLeft() > 0 {
-                dropped += 1
-                quiet.budget?.charge(Double(monotonicNanoseconds() - roundStart) * 1e-9)
-                continue
-            }
-            disturbed += 1
-        }
-        for (i, seconds) in timed {
             samples[i].append(seconds / Double(calls[i]))
             totals[i] += seconds
         }
-        round += 1
+        if retimeRound {
+            quiet?.budget?.charge(Double(monotonicNanoseconds() - roundStart) * 1e-9)
+        } else {
+            backward.toggle()
+        }
     }
     return bodies.indices.map {
-        Measurement(perCall: samples[$0], callsPerRepetition: calls[$0], retimedRounds: quiet == nil ? nil : dropped,
-                    disturbedRounds: quiet == nil ? nil : disturbed)
+        Measurement(perCall: samples[$0], callsPerRepetition: calls[$0], retimedRounds: quiet == nil ? nil : dropped[$0],
+                    disturbedRounds: quiet == nil ? nil : disturbed[$0])
     }
 }
 
-/// What ``measureInterleaved(_:_:quiet:)`` asks about the machine.
+/// What one quiet check found.
+public struct QuietVerdict: Sendable, Equatable {
+    /// The timing thread's core was undisturbed: what a one-thread body needs.
+    public var timingCore: Bool
+    /// Every core the check probed was, the probes running at once: what a
+    /// threaded body needs.
+    public var everyCore: Bool
+
+    public init(timingCore: Bool, everyCore: Bool) {
+        self.timingCore = timingCore
+        self.everyCore = everyCore
+    }
+
+    public static let quiet = QuietVerdict(timingCore: true, everyCore: true)
+    public static let disturbed = QuietVerdict(timingCore: false, everyCore: false)
+
+    /// Whether a body running on `threads` threads was undisturbed.
+    public func allows(threads: Int) -> Bool { threads > 1 ? everyCore : timingCore }
+}
+
+/// What ``measureInterleaved(_:_:sessions:threads:quiet:)`` asks about the machine.
 public struct QuietGate {
-    /// True when the machine looks undisturbed now.
-    public var isQuiet: () -> Bool
-    /// Pauses briefly and returns whether the machine is quiet again.
-    public var waitStep: () -> Bool
+    /// What the machine looks like now.
+    public var check: () -> QuietVerdict
+    /// Pauses briefly and checks again.
+    public var waitStep: () -> QuietVerdict
     /// Seconds one call of measureInterleaved may spend waiting.
     public var maxWait: Double
     /// Seconds of waiting and dropped rounds that every call together may
@@ -220,12 +255,19 @@ public struct QuietGate {
     /// Tells the check how many cores the next comparison set runs on.
     public var setCores: (Int) -> Void = { _ in }
 
-    public init(maxWait: Double, budget: RetimeBudget? = nil, isQuiet: @escaping () -> Bool,
-                waitStep: @escaping () -> Bool) {
-        self.isQuiet = isQuiet
+    public init(maxWait: Double, budget: RetimeBudget? = nil, check: @escaping () -> QuietVerdict,
+                waitStep: @escaping () -> QuietVerdict) {
+        self.check = check
         self.waitStep = waitStep
         self.maxWait = maxWait
         self.budget = budget
+    }
+
+    /// A gate whose every check finds all cores alike, quiet or not.
+    public init(maxWait: Double, budget: RetimeBudget? = nil, isQuiet: @escaping () -> Bool,
+                waitStep: @escaping () -> Bool) {
+        self.init(maxWait: maxWait, budget: budget, check: { isQuiet() ? .quiet : .disturbed },
+                  waitStep: { waitStep() ? .quiet : .disturbed })
     }
 }
 
