@@ -275,8 +275,8 @@ extension SuiteRunner {
     static func profileRounds(serialSeconds: Double) -> Int { serialSeconds >= 0.01 ? 5 : 9 }
 
     /// Rounds of (1-thread run, traced threaded run, each partition alone,
-    /// FMA probe on one thread and on the driver's threads), back to back;
-    /// see ``PartitionProfile``.
+    /// FMA probe on one thread and on the driver's threads), back to back,
+    /// each run timed after an untimed one; see ``PartitionProfile``.
     public static func profile(_ driver: ParallelSpMM, serial: ParallelSpMM, rounds: Int = 9) -> PartitionProfile {
         let count = driver.partitionCount
         let threads = max(1, min(driver.options.threads, count))
@@ -285,6 +285,10 @@ extension SuiteRunner {
         var together = alone, starts = alone
         serial.run(); driver.run()  // warm: buffers in cache
         for _ in 0..<rounds {
+            // Each side's timed call follows an untimed one, as the case is timed: a single
+            // call right after the FMA probes ran 1.5-2x slow on fc1 (300x784, 37 us), and
+            // paired speedups of 2 threads read up to 3.1x.
+            serial.run()
             let t0 = monotonicNanoseconds()
             serial.run()
             let one = Double(monotonicNanoseconds() - t0) * 1e-9
@@ -300,6 +304,7 @@ extension SuiteRunner {
             let firstStarts = Dictionary(traces.map { ($0.thread, $0.start) }, uniquingKeysWith: min)
             if let latest = firstStarts.values.max() { threadStarts.append(latest) }
             for p in 0..<count {
+                driver.runPartitionAlone(p)
                 let s = monotonicNanoseconds()
                 driver.runPartitionAlone(p)
                 alone[p].append(Double(monotonicNanoseconds() - s) * 1e-9)

@@ -98,10 +98,11 @@ public struct CostModel: Sendable {
     /// fork/join), else a short measurement.
     public func serialCheckSeconds(one: Double) -> Double { one >= 1e-3 ? one : 0.002 + max(0.005, 3 * one) }
 
-    /// The partition profile of a threaded sparse case: rounds of (one thread,
-    /// two threaded calls, every partition alone, two 3 ms FMA probes).
+    /// The partition profile of a threaded sparse case: rounds of (two calls
+    /// on one thread, two threaded calls, every partition alone twice, two
+    /// 3 ms FMA probes).
     public func profileSeconds(one: Double, threaded: Double) -> Double {
-        Double(SuiteRunner.profileRounds(serialSeconds: one)) * (2 * one + 2 * threaded + 0.006)
+        Double(SuiteRunner.profileRounds(serialSeconds: one)) * (4 * one + 2 * threaded + 0.006)
     }
 }
 
