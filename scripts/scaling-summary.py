@@ -9,7 +9,7 @@ each runtime's speedup over it and the team's over dispatch (medians timed
 in the same rounds), the FMA probe's scaling measured in the case's own
 profile rounds (how much of the cores the machine gave while it ran), and
 the run's start-up probe. Below each table: the median and range of the
-team speedups, and how many runs had a probe of at least 1.9x.
+team speedups, and the runs that had a probe of at least 1.9x (and their median).
 """
 import json
 import re
@@ -61,7 +61,8 @@ def main(paths):
         quiet = [r for r in rows if r[5] is not None and r[5] >= 1.9]
         print(f"\nTeam vs 1 thread: median {statistics.median(team):.2f}x, range {min(team):.2f}-{max(team):.2f}x "
               f"over {len(rows)} run(s); {len(quiet)} run(s) with the probe >= 1.9x in the case's rounds"
-              + (": " + ", ".join(f"{r[2]:.2f}x" for r in quiet) if quiet else "") + ".")
+              + (": " + ", ".join(f"{r[2]:.2f}x" for r in quiet) if quiet else "")
+              + (f" (median {statistics.median(r[2] for r in quiet):.2f}x)" if len(quiet) > 1 else "") + ".")
         paired = [r[4] for r in rows if r[4] is not None]
         if paired:
             print(f"Team vs dispatch: median {statistics.median(paired):.2f}x, "
